@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: MIT
+// Lists every per-target kernel body; foreach_target re-includes this file once per SIMD target.
+// (No include guard on purpose: each -inl file carries its own per-target toggle guard.)
+#include <llmforge/kernels/matmul-inl.hpp>

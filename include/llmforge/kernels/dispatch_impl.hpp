@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+// The one translation unit per program that compiles every kernel for every SIMD target and defines
+// the dispatching entry points declared in kernels/dispatch.hpp. Add it with llmforge_add_kernels(target)
+// or a .cpp file containing only `#include <llmforge/kernels/dispatch_impl.hpp>`.
+#ifdef LLMFORGE_DISPATCH_IMPL_INCLUDED_
+#error "llmforge/kernels/dispatch_impl.hpp was included twice in one translation unit"
+#endif
+#define LLMFORGE_DISPATCH_IMPL_INCLUDED_
+
+// AVX3_DL (AVX-512 VNNI/VBMI) is only compiled when asked for before the first Highway include.
+#ifndef HWY_WANT_AVX3_DL
+#define HWY_WANT_AVX3_DL
+#endif
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include <llmforge/kernels/dispatch.hpp>
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "llmforge/kernels/all-inl.hpp"
+#include <hwy/foreach_target.h>  // re-includes all-inl.hpp once per target
+#include <hwy/highway.h>
+
+#include <llmforge/kernels/all-inl.hpp>
+
+#if HWY_ONCE
+namespace llmforge::kernels {
+
+namespace detail {
+extern const int ERROR_missing_llmforge_kernel_TU__call_llmforge_add_kernels_or_include_dispatch_impl_hpp = 1;
+}
+
+HWY_EXPORT(TargetName);
+HWY_EXPORT(MatMulF32);
+HWY_EXPORT(MatMulF16);
+HWY_EXPORT(MatMulBF16);
+HWY_EXPORT(DotF32);
+HWY_EXPORT(AxpyF32);
+HWY_EXPORT(ConvertF16);
+HWY_EXPORT(ConvertBF16);
+
+const char* target_name() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
+int64_t compiled_targets() { return HWY_TARGETS; }
+int64_t runnable_targets() { return HWY_TARGETS & hwy::SupportedTargets(); }
+void set_targets_for_test(int64_t mask) { hwy::SetSupportedTargetsForTest(mask); }
+const char* target_bit_name(int64_t bit) { return hwy::TargetName(bit); }
+
+void matmul_f32(const float* w, std::size_t ws, const float* x, std::size_t xs, std::size_t n, std::size_t k, float* y,
+                std::size_t ys, std::size_t r0, std::size_t r1) {
+  HWY_DYNAMIC_DISPATCH(MatMulF32)(w, ws, x, xs, n, k, y, ys, r0, r1);
+}
+void matmul_f16(const f16* w, std::size_t ws, const float* x, std::size_t xs, std::size_t n, std::size_t k, float* y,
+                std::size_t ys, std::size_t r0, std::size_t r1) {
+  HWY_DYNAMIC_DISPATCH(MatMulF16)(w, ws, x, xs, n, k, y, ys, r0, r1);
+}
+void matmul_bf16(const bf16* w, std::size_t ws, const float* x, std::size_t xs, std::size_t n, std::size_t k, float* y,
+                 std::size_t ys, std::size_t r0, std::size_t r1) {
+  HWY_DYNAMIC_DISPATCH(MatMulBF16)(w, ws, x, xs, n, k, y, ys, r0, r1);
+}
+float dot_f32(const float* a, const float* b, std::size_t n) { return HWY_DYNAMIC_DISPATCH(DotF32)(a, b, n); }
+void axpy_f32(float a, const float* x, float* y, std::size_t n) { HWY_DYNAMIC_DISPATCH(AxpyF32)(a, x, y, n); }
+void convert_f16_to_f32(const f16* src, float* dst, std::size_t n) { HWY_DYNAMIC_DISPATCH(ConvertF16)(src, dst, n); }
+void convert_bf16_to_f32(const bf16* src, float* dst, std::size_t n) { HWY_DYNAMIC_DISPATCH(ConvertBF16)(src, dst, n); }
+
+}  // namespace llmforge::kernels
+#endif  // HWY_ONCE
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
