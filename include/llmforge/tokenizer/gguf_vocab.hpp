@@ -2,6 +2,7 @@
 // Builds a Vocab from GGUF `tokenizer.ggml.*` metadata, with llama.cpp's per-model defaults.
 #pragma once
 
+#include <cctype>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -150,9 +151,9 @@ inline int32_t read_special_id(const io::Metadata& md, std::string_view key, int
 
   // Phi-3 vocabularies: added tokens swallow the whitespace that follows them (llama.cpp sets the
   // same attribute by model name).
-  const std::string name = md.get_string("general.name", "");
-  if (name.find("phi-3") != std::string::npos || name.find("phi3") != std::string::npos ||
-      name.find("Phi-3") != std::string::npos) {
+  std::string name = md.get_string("general.name", "");
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (name.find("phi-3") != std::string::npos || name.find("phi3") != std::string::npos) {
     for (std::size_t i = 0; i < n; ++i)
       if (v.is_special(static_cast<int32_t>(i)) && v.tokens[i] != "<unk>" && v.tokens[i] != "<s>" &&
           v.tokens[i] != "<|endoftext|>")
