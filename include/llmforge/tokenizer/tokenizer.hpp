@@ -116,7 +116,7 @@ class Tokenizer {
   /// dummy-prefix space of the first piece is removed. @throws TokenizerError for an id outside the vocabulary.
   [[nodiscard]] std::string decode(std::span<const int32_t> ids, const DecodeOptions& opt = {}) const {
     std::string out;
-    bool strip = opt.strip_leading_space && impl_->vocab.add_space_prefix;
+    bool strip = opt.strip_leading_space && strips_leading_space(impl_->vocab);
     for (const int32_t id : ids) {
       std::string p = piece(id, opt.render_special);
       if (strip && !p.empty()) {
@@ -187,6 +187,12 @@ class Tokenizer {
   [[nodiscard]] std::size_t vocab_size() const noexcept { return impl_->vocab.size(); }
   [[nodiscard]] const Vocab& vocab() const noexcept { return impl_->vocab; }
   [[nodiscard]] ModelKind kind() const noexcept { return impl_->vocab.kind; }
+
+  /// True if decoding drops the space in front of the first piece: SPM/Unigram vocabularies with a
+  /// dummy prefix, and WordPiece (whose word-initial pieces carry a phantom space).
+  [[nodiscard]] static bool strips_leading_space(const Vocab& v) noexcept {
+    return v.add_space_prefix || v.kind == ModelKind::WordPiece;
+  }
 
   /// Parses "<0xAB>" into 0xAB.
   [[nodiscard]] static std::optional<unsigned char> parse_byte_token(std::string_view t) {
@@ -287,7 +293,7 @@ class Tokenizer {
 class StreamDecoder {
  public:
   explicit StreamDecoder(const Tokenizer& tok, std::span<const int32_t> context = {}, const DecodeOptions& opt = {})
-      : tok_(tok), opt_(opt), strip_(opt.strip_leading_space && tok.vocab().add_space_prefix) {
+      : tok_(tok), opt_(opt), strip_(opt.strip_leading_space && Tokenizer::strips_leading_space(tok.vocab())) {
     for (const int32_t id : context) (void)push(id);
   }
 
@@ -315,7 +321,7 @@ class StreamDecoder {
   /// Forgets pending bytes and starts a new sequence (the next piece loses its dummy-prefix space again).
   void reset() {
     pending_.clear();
-    strip_ = opt_.strip_leading_space && tok_.vocab().add_space_prefix;
+    strip_ = opt_.strip_leading_space && Tokenizer::strips_leading_space(tok_.vocab());
   }
 
  private:
