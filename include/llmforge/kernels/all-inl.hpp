@@ -2,3 +2,4 @@
 // Lists every per-target kernel body; foreach_target re-includes this file once per SIMD target.
 // (No include guard on purpose: each -inl file carries its own per-target toggle guard.)
 #include <llmforge/kernels/matmul-inl.hpp>
+#include <llmforge/kernels/matmul_quant-inl.hpp>

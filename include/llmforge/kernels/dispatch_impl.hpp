@@ -66,6 +66,7 @@ void convert_f16_to_f32(const f16* src, float* dst, std::size_t n) { HWY_DYNAMIC
 void convert_bf16_to_f32(const bf16* src, float* dst, std::size_t n) { HWY_DYNAMIC_DISPATCH(ConvertBF16)(src, dst, n); }
 
 }  // namespace llmforge::kernels
+#include <llmforge/kernels/quant_dispatch_impl.hpp>
 #endif  // HWY_ONCE
 
 #if defined(__GNUC__) && !defined(__clang__)

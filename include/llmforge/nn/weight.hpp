@@ -5,20 +5,29 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include <llmforge/backend/thread_pool.hpp>
 #include <llmforge/core/dtype.hpp>
 #include <llmforge/core/error.hpp>
 #include <llmforge/io/gguf_reader.hpp>
 #include <llmforge/kernels/dispatch.hpp>
+#include <llmforge/kernels/quant_act.hpp>
+#include <llmforge/kernels/quant_dispatch.hpp>
+#include <llmforge/quant.hpp>
 #include <llmforge/tensor/tensor.hpp>
 
 namespace llmforge::nn {
 
 /// A 2-D weight `[out_features, in_features]` in any storage type the CPU kernels support.
-using AnyWeight = std::variant<Tensor<F32, Cpu>, Tensor<F16, Cpu>, Tensor<BF16, Cpu>>;
+using AnyWeight =
+    std::variant<Tensor<F32, Cpu>, Tensor<F16, Cpu>, Tensor<BF16, Cpu>, Tensor<Q4_0, Cpu>, Tensor<Q4_1, Cpu>,
+                 Tensor<Q5_0, Cpu>, Tensor<Q5_1, Cpu>, Tensor<Q8_0, Cpu>, Tensor<IQ4_NL, Cpu>, Tensor<Q2_K, Cpu>,
+                 Tensor<Q3_K, Cpu>, Tensor<Q4_K, Cpu>, Tensor<Q5_K, Cpu>, Tensor<Q6_K, Cpu>>;
 
 /// Shape of a weight, whatever its type.
 [[nodiscard]] inline const Shape& shape_of(const AnyWeight& w) {
@@ -28,6 +37,44 @@ using AnyWeight = std::variant<Tensor<F32, Cpu>, Tensor<F16, Cpu>, Tensor<BF16, 
 [[nodiscard]] inline std::string_view type_name_of(const AnyWeight& w) {
   return std::visit([](const auto& t) { return std::decay_t<decltype(t)>::dtype::kName; }, w);
 }
+/// GGUF type of a weight.
+[[nodiscard]] inline GgmlType type_of(const AnyWeight& w) {
+  return std::visit([](const auto& t) { return std::decay_t<decltype(t)>::dtype::kGgmlType; }, w);
+}
+/// Bytes of weight data (what one full matrix product reads).
+[[nodiscard]] inline std::size_t bytes_of(const AnyWeight& w) {
+  return std::visit([](const auto& t) { return t.nbytes(); }, w);
+}
+
+/// Options of `load_weight`: `quantize_to` converts F32/F16/BF16 matrices to that block type while
+/// loading (llama-quantize's quantizers); weights already quantized are kept as stored.
+struct WeightLoadOptions {
+  std::optional<GgmlType> quantize_to;
+};
+
+namespace detail {
+inline const char* const kSupportedWeightTypes =
+    "F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K";
+
+template <class D>
+Tensor<D, Cpu> quantize_tensor(const io::GgufFile& file, const io::GgufTensorInfo& info) {
+  const std::size_t k = info.shape.back();
+  const std::size_t rows = static_cast<std::size_t>(info.numel()) / k;
+  if (k % D::kBlockSize != 0)
+    throw ShapeError(file.path() + ": tensor '" + info.name + "' has rows of " + std::to_string(k) +
+                     " values, which cannot be quantized to " + std::string(D::kName) + " (blocks of " +
+                     std::to_string(D::kBlockSize) + ")");
+  auto out = Tensor<D, Cpu>::empty(info.shape);
+  const std::size_t src_rb = quant::row_bytes(info.ggml_type(), k);
+  std::vector<float> row(k);
+  const auto* src = reinterpret_cast<const unsigned char*>(file.data(info));
+  for (std::size_t r = 0; r < rows; ++r) {
+    quant::dequantize_row(info.ggml_type(), src + r * src_rb, row.data(), k);
+    QuantTraits<D>::quantize_ref(row.data(), out.data() + r * (k / D::kBlockSize), k);
+  }
+  return out;
+}
+}  // namespace detail
 
 /// A zero-copy view of a GGUF tensor as a weight.
 /// @throws UnsupportedError naming the tensor and its type if no kernel handles that type.
@@ -36,9 +83,49 @@ using AnyWeight = std::variant<Tensor<F32, Cpu>, Tensor<F16, Cpu>, Tensor<BF16, 
     case GgmlType::F32: return file.tensor<F32>(info);
     case GgmlType::F16: return file.tensor<F16>(info);
     case GgmlType::BF16: return file.tensor<BF16>(info);
+    case GgmlType::Q4_0: return file.tensor<Q4_0>(info);
+    case GgmlType::Q4_1: return file.tensor<Q4_1>(info);
+    case GgmlType::Q5_0: return file.tensor<Q5_0>(info);
+    case GgmlType::Q5_1: return file.tensor<Q5_1>(info);
+    case GgmlType::Q8_0: return file.tensor<Q8_0>(info);
+    case GgmlType::IQ4_NL: return file.tensor<IQ4_NL>(info);
+    case GgmlType::Q2_K: return file.tensor<Q2_K>(info);
+    case GgmlType::Q3_K: return file.tensor<Q3_K>(info);
+    case GgmlType::Q4_K: return file.tensor<Q4_K>(info);
+    case GgmlType::Q5_K: return file.tensor<Q5_K>(info);
+    case GgmlType::Q6_K: return file.tensor<Q6_K>(info);
     default:
       throw UnsupportedError(file.path() + ": tensor '" + info.name + "' has type " + info.type_name() +
-                             ", which this build cannot compute with (supported: F32, F16, BF16)");
+                             ", which this build cannot compute with (supported: " + detail::kSupportedWeightTypes + ")");
+  }
+}
+
+/// As `load_weight(file, info)`, quantizing F32/F16/BF16 matrices (2-D tensors) to
+/// `options.quantize_to` while loading. 1-D tensors and already-quantized weights are returned as stored.
+/// @throws UnsupportedError if the target type has no kernel; ShapeError if rows are not a block multiple.
+[[nodiscard]] inline AnyWeight load_weight(const io::GgufFile& file, const io::GgufTensorInfo& info,
+                                           const WeightLoadOptions& options) {
+  const GgmlType src = info.ggml_type();
+  const bool is_float = src == GgmlType::F32 || src == GgmlType::F16 || src == GgmlType::BF16;
+  if (!options.quantize_to || !is_float || info.shape.size() != 2 || *options.quantize_to == src)
+    return load_weight(file, info);
+  switch (*options.quantize_to) {
+    case GgmlType::F16: return detail::quantize_tensor<F16>(file, info);
+    case GgmlType::BF16: return detail::quantize_tensor<BF16>(file, info);
+    case GgmlType::Q4_0: return detail::quantize_tensor<Q4_0>(file, info);
+    case GgmlType::Q4_1: return detail::quantize_tensor<Q4_1>(file, info);
+    case GgmlType::Q5_0: return detail::quantize_tensor<Q5_0>(file, info);
+    case GgmlType::Q5_1: return detail::quantize_tensor<Q5_1>(file, info);
+    case GgmlType::Q8_0: return detail::quantize_tensor<Q8_0>(file, info);
+    case GgmlType::IQ4_NL: return detail::quantize_tensor<IQ4_NL>(file, info);
+    case GgmlType::Q2_K: return detail::quantize_tensor<Q2_K>(file, info);
+    case GgmlType::Q3_K: return detail::quantize_tensor<Q3_K>(file, info);
+    case GgmlType::Q4_K: return detail::quantize_tensor<Q4_K>(file, info);
+    case GgmlType::Q5_K: return detail::quantize_tensor<Q5_K>(file, info);
+    case GgmlType::Q6_K: return detail::quantize_tensor<Q6_K>(file, info);
+    default:
+      throw UnsupportedError("cannot quantize weights to " + std::string(ggml_type_info(*options.quantize_to).name) +
+                             " (supported: " + detail::kSupportedWeightTypes + ")");
   }
 }
 
@@ -55,18 +142,42 @@ inline void matmul_rows(const Tensor<BF16, Cpu>& w, const float* x, std::size_t 
                         std::size_t r0, std::size_t r1) {
   kernels::matmul_bf16(w.data(), static_cast<std::size_t>(w.stride(0)), x, xs, n, w.dim(1), y, ys, r0, r1);
 }
+
+// Activations quantized by the calling thread, reused across calls (grows only).
+inline kernels::QuantActivations& thread_activations() {
+  thread_local kernels::QuantActivations act;
+  return act;
+}
 }  // namespace detail
 
 /// `y[t, :] = W · x[t, :]` for `t < n`: `x` rows have `in_features` floats (row stride `x_stride`),
 /// `y` rows receive `out_features` floats (row stride `y_stride`). Rows of W are split across the pool.
+/// Quantized weights multiply activations quantized once per call (Q8_0/Q8_1/Q8_K, as llama.cpp).
 inline void matmul(const AnyWeight& w, const float* x, std::size_t x_stride, std::size_t n, float* y, std::size_t y_stride,
                    ThreadPool& pool) {
   std::visit(
       [&](const auto& t) {
+        using D = typename std::decay_t<decltype(t)>::dtype;
         const std::size_t rows = t.dim(0);
-        pool.parallel_for(
-            rows, [&](std::size_t r0, std::size_t r1, std::size_t) { detail::matmul_rows(t, x, x_stride, n, y, y_stride, r0, r1); },
-            16);
+        if constexpr (kIsScalarType<D>) {
+          pool.parallel_for(
+              rows,
+              [&](std::size_t r0, std::size_t r1, std::size_t) { detail::matmul_rows(t, x, x_stride, n, y, y_stride, r0, r1); },
+              16);
+        } else {
+          const std::size_t k = t.dim(1);
+          auto& act = detail::thread_activations();
+          act.quantize(kernels::activation_type(D::kGgmlType), x, x_stride, n, k);
+          const kernels::QuantActView view = act.view();
+          const std::size_t rb = t.row_bytes();
+          const void* base = t.data();
+          pool.parallel_for(
+              rows,
+              [&](std::size_t r0, std::size_t r1, std::size_t) {
+                kernels::matmul_quant(D::kGgmlType, base, rb, view, n, y, y_stride, r0, r1);
+              },
+              16);
+        }
       },
       w);
 }
@@ -85,8 +196,10 @@ inline void dequantize_row(const AnyWeight& w, std::size_t r, float* out) {
           std::copy(row, row + k, out);
         } else if constexpr (std::is_same_v<D, F16>) {
           kernels::convert_f16_to_f32(row, out, k);
-        } else {
+        } else if constexpr (std::is_same_v<D, BF16>) {
           kernels::convert_bf16_to_f32(row, out, k);
+        } else {
+          QuantTraits<D>::dequantize_ref(row, out, k);
         }
       },
       w);

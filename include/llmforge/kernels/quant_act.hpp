@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+// Activation quantization for the integer dot products (Q8_0 / Q8_1 / Q8_K blocks, as llama.cpp's CPU
+// backend makes them) and its conversion to the kernels' layout (QuantActView).
+#pragma once
+
+#include <cstring>
+#include <vector>
+
+#include <llmforge/core/error.hpp>
+#include <llmforge/kernels/quant_dispatch.hpp>
+#include <llmforge/quant/table.hpp>
+
+namespace llmforge::kernels {
+
+/// The activation block type a quantized weight type is multiplied with: Q8_1 for Q4_1/Q5_1, Q8_K
+/// for the k-quants, Q8_0 for Q4_0/Q5_0/Q8_0/IQ4_NL.
+/// @throws UnsupportedError if `weight` has no integer kernel.
+[[nodiscard]] inline GgmlType activation_type(GgmlType weight) {
+  switch (weight) {
+    case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q8_0: case GgmlType::IQ4_NL: return GgmlType::Q8_0;
+    case GgmlType::Q4_1: case GgmlType::Q5_1: return GgmlType::Q8_1;
+    case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q4_K: case GgmlType::Q5_K: case GgmlType::Q6_K:
+      return GgmlType::Q8_K;
+    default:
+      throw UnsupportedError("no integer matmul kernel for weight type " + std::string(ggml_type_info(weight).name));
+  }
+}
+
+/// True if `weight` is multiplied through the integer (quantized-activation) kernels.
+[[nodiscard]] inline bool has_quant_kernel(GgmlType weight) {
+  switch (weight) {
+    case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q8_0: case GgmlType::IQ4_NL: case GgmlType::Q4_1:
+    case GgmlType::Q5_1: case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q4_K: case GgmlType::Q5_K:
+    case GgmlType::Q6_K:
+      return true;
+    default: return false;
+  }
+}
+
+/// Quantized activation rows. Buffers only grow, so re-quantizing rows of the same or smaller size
+/// does not allocate.
+class QuantActivations {
+ public:
+  /// Quantizes `n` rows of `k` floats (row stride `x_stride`) to `act_type` blocks (Q8_0, Q8_1 or Q8_K).
+  /// @throws ShapeError if `k` is not a multiple of the block size; UnsupportedError for other types.
+  void quantize(GgmlType act_type, const float* x, std::size_t x_stride, std::size_t n, std::size_t k) {
+    const std::size_t rb = quant::row_bytes(act_type, k);
+    grow(blocks_, n * rb);
+    for (std::size_t t = 0; t < n; ++t) {
+      void* dst = blocks_.data() + t * rb;
+      switch (act_type) {
+        case GgmlType::Q8_0: QuantTraits<Q8_0>::quantize_activation(x + t * x_stride, static_cast<BlockQ8_0*>(dst), k); break;
+        case GgmlType::Q8_1: QuantTraits<Q8_1>::quantize_activation(x + t * x_stride, static_cast<BlockQ8_1*>(dst), k); break;
+        case GgmlType::Q8_K: QuantTraits<Q8_K>::quantize_activation(x + t * x_stride, static_cast<BlockQ8_K*>(dst), k); break;
+        default: throw UnsupportedError("activation type must be Q8_0, Q8_1 or Q8_K");
+      }
+    }
+    from_blocks(act_type, blocks_.data(), n, k);
+  }
+
+  /// Takes `n` rows of `k` values already quantized as `act_type` blocks (rows contiguous).
+  void from_blocks(GgmlType act_type, const void* blocks, std::size_t n, std::size_t k) {
+    if (k % 32 != 0) throw ShapeError("activation rows must be a multiple of 32 long, got " + std::to_string(k));
+    k_ = k;
+    n_ = n;
+    grow(q_, n * k);
+    grow(d4_, n * k / 4);
+    grow(s_, n * k / 16);
+    const std::size_t rb = quant::row_bytes(act_type, k);
+    for (std::size_t t = 0; t < n; ++t) {
+      const auto* row = static_cast<const unsigned char*>(blocks) + t * rb;
+      int8_t* q = q_.data() + t * k;
+      float* d4 = d4_.data() + t * k / 4;
+      float* s = s_.data() + t * k / 16;
+      if (act_type == GgmlType::Q8_K) {
+        const auto* b = reinterpret_cast<const BlockQ8_K*>(row);
+        for (std::size_t i = 0; i < k / 256; ++i) {
+          std::memcpy(q + 256 * i, b[i].qs, 256);
+          for (int g = 0; g < 16; ++g) {
+            for (int l = 0; l < 4; ++l) d4[64 * i + 4 * g + l] = b[i].d;
+            s[16 * i + g] = b[i].d * static_cast<float>(b[i].bsums[g]);
+          }
+        }
+      } else if (act_type == GgmlType::Q8_0 || act_type == GgmlType::Q8_1) {
+        const bool q81 = act_type == GgmlType::Q8_1;
+        const std::size_t bs = q81 ? sizeof(BlockQ8_1) : sizeof(BlockQ8_0);
+        for (std::size_t i = 0; i < k / 32; ++i) {
+          const unsigned char* b = row + i * bs;
+          f16 dh, sh;
+          std::memcpy(&dh, b, 2);
+          std::memcpy(&sh, b + 2, 2);
+          const int8_t* bq = reinterpret_cast<const int8_t*>(b + (q81 ? 4 : 2));
+          std::memcpy(q + 32 * i, bq, 32);
+          const float d = f16_to_f32(dh);
+          for (int l = 0; l < 8; ++l) d4[8 * i + l] = d;
+          if (q81) {
+            s[2 * i] = f16_to_f32(sh);
+            s[2 * i + 1] = 0;
+          } else {
+            for (int g = 0; g < 2; ++g) {
+              int sum = 0;
+              for (int l = 0; l < 16; ++l) sum += bq[16 * g + l];
+              s[2 * i + g] = d * static_cast<float>(sum);
+            }
+          }
+        }
+      } else {
+        throw UnsupportedError("activation type must be Q8_0, Q8_1 or Q8_K");
+      }
+    }
+  }
+
+  [[nodiscard]] QuantActView view() const noexcept { return {q_.data(), d4_.data(), s_.data(), k_}; }
+  [[nodiscard]] std::size_t rows() const noexcept { return n_; }
+
+ private:
+  template <class T>
+  static void grow(std::vector<T>& v, std::size_t n) {
+    if (v.size() < n) v.resize(n);
+  }
+  std::vector<unsigned char> blocks_;
+  std::vector<int8_t> q_;
+  std::vector<float> d4_, s_;
+  std::size_t k_ = 0, n_ = 0;
+};
+
+}  // namespace llmforge::kernels

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT
+// Dispatch table and entry points of the quantized-weight kernels. Included only by
+// kernels/dispatch_impl.hpp inside its HWY_ONCE section (never include it anywhere else).
+#pragma once
+
+#include <memory>
+
+#include <hwy/aligned_allocator.h>
+
+#include <llmforge/kernels/quant_dispatch.hpp>
+
+namespace llmforge::kernels {
+
+HWY_EXPORT(MatMulQuant);
+HWY_EXPORT(DecodeQuantRow);
+
+namespace detail {
+// Per-thread decode buffer; grows only, so steady-state calls never allocate.
+inline uint8_t* quant_scratch(std::size_t bytes) {
+  thread_local hwy::AlignedFreeUniquePtr<uint8_t[]> buf;
+  thread_local std::size_t cap = 0;
+  if (bytes > cap) {
+    buf = hwy::AllocateAligned<uint8_t>(bytes);
+    cap = bytes;
+  }
+  return buf.get();
+}
+}  // namespace detail
+
+void matmul_quant(GgmlType type, const void* w, std::size_t w_row_bytes, const QuantActView& act, std::size_t n,
+                  float* y, std::size_t y_stride, std::size_t r0, std::size_t r1) {
+  const std::size_t k = act.k;
+  uint8_t* scratch = detail::quant_scratch(4 * (2 * k + k / 4) + 64);
+  HWY_DYNAMIC_DISPATCH(MatMulQuant)(type, static_cast<const uint8_t*>(w), w_row_bytes, act.q, act.d4, act.s, k, n, y,
+                                    y_stride, r0, r1, scratch);
+}
+
+void decode_quant_row(GgmlType type, const void* row, std::size_t k, uint8_t* u, float* ws4, float* wm) {
+  HWY_DYNAMIC_DISPATCH(DecodeQuantRow)(type, row, k, u, ws4, wm);
+}
+
+}  // namespace llmforge::kernels

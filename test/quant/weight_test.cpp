@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+// nn::AnyWeight over quantized GGUF tensors: zero-copy loading, threaded matmul vs the scalar
+// reference, load-time quantization, and rejection of unsupported types.
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include <llmforge/kernels/quant_reference.hpp>
+#include <llmforge/nn/weight.hpp>
+
+#include "common/test_data.hpp"
+
+using namespace llmforge;
+namespace utf = boost::unit_test;
+
+BOOST_AUTO_TEST_SUITE(quant_weight, *utf::precondition(test::needs_file(test::reference("models/tiny512-q4_k_m.gguf"))))
+
+BOOST_AUTO_TEST_CASE(threaded_matmul_on_every_tiny512_weight_type) {
+  ThreadPool pool(2);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  for (const char* file : {"q4_k_m", "q3_k_m", "q5_k_m", "q2_k", "q6_k", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "iq4_nl"}) {
+    const auto f = io::GgufFile::open(test::reference(std::string("models/tiny512-") + file + ".gguf"));
+    for (const auto& info : f.tensors()) {
+      if (info.shape.size() != 2 || info.name.find("blk.1.") != 0) continue;
+      BOOST_TEST_CONTEXT(file << " " << info.name << " " << info.type_name()) {
+        const nn::AnyWeight w = nn::load_weight(f, info);
+        BOOST_TEST(nn::type_name_of(w) == info.type_name());
+        const std::size_t rows = info.shape[0], k = info.shape[1], n = 3;
+        std::vector<float> x(n * k), y(n * rows), ref(n * rows);
+        std::vector<double> mag(n * rows);
+        for (auto& v : x) v = nd(rng);
+        nn::matmul(w, x.data(), k, n, y.data(), rows, pool);
+        kernels::reference::matmul_quant(info.ggml_type(), f.data(info), quant::row_bytes(info.ggml_type(), k), k, x.data(),
+                                         k, n, ref.data(), rows, 0, rows, mag.data());
+        for (std::size_t i = 0; i < y.size(); ++i) BOOST_TEST(std::fabs(y[i] - ref[i]) <= 2e-6 * mag[i] + 1e-6);
+        std::vector<float> row(k), want(k);
+        nn::dequantize_row(w, 5, row.data());
+        quant::dequantize_row(info.ggml_type(), f.data(info) + 5 * quant::row_bytes(info.ggml_type(), k), want.data(), k);
+        BOOST_TEST(row == want);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(load_time_quantization) {
+  const auto f = io::GgufFile::open(test::reference("models/tiny512-f32.gguf"));
+  const auto& info = f.require_tensor("blk.0.ffn_down.weight");
+  const nn::AnyWeight w = nn::load_weight(f, info, nn::WeightLoadOptions{GgmlType::Q4_K});
+  BOOST_TEST(nn::type_name_of(w) == "Q4_K");
+  BOOST_TEST((nn::shape_of(w) == info.shape));
+  const std::size_t k = info.shape[1];
+  std::vector<float> src(k), row(k);
+  nn::dequantize_row(w, 7, row.data());
+  const float* orig = reinterpret_cast<const float*>(f.data(info)) + 7 * k;
+  std::vector<BlockQ4_K> blocks(k / 256);
+  QuantTraits<Q4_K>::quantize_ref(orig, blocks.data(), k);
+  QuantTraits<Q4_K>::dequantize_ref(blocks.data(), src.data(), k);
+  BOOST_TEST(row == src);
+  // 1-D tensors stay as stored.
+  const nn::AnyWeight norm = nn::load_weight(f, f.require_tensor("output_norm.weight"), nn::WeightLoadOptions{GgmlType::Q8_0});
+  BOOST_TEST(nn::type_name_of(norm) == "F32");
+}
+
+BOOST_AUTO_TEST_CASE(unsupported_target_type_throws) {
+  const auto f = io::GgufFile::open(test::reference("models/tiny512-f32.gguf"));
+  BOOST_CHECK_THROW((void)nn::load_weight(f, f.require_tensor("blk.0.ffn_down.weight"), nn::WeightLoadOptions{GgmlType::IQ2_XXS}),
+                    UnsupportedError);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
