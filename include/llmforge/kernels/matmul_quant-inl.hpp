@@ -37,31 +37,58 @@ HWY_INLINE float qk_h2f(f16 h) {
 
 HWY_INLINE void qk_fill4(float* ws4, float v) { ws4[0] = ws4[1] = ws4[2] = ws4[3] = v; }
 
+#if HWY_ARCH_X86 && (HWY_TARGET <= HWY_AVX2)
+#define LLMFORGE_QK_X86 1
+HWY_INLINE void qk_fill8(float* ws4, float v) { _mm256_storeu_ps(ws4, _mm256_set1_ps(v)); }
+// 16 bytes of nibble pairs -> 16 low nibbles at u, 16 high nibbles at u + 16.
+HWY_INLINE void qk_split16(const uint8_t* qs, uint8_t* u) {
+  const __m128i m = _mm_set1_epi8(0x0F);
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(u), _mm_and_si128(v, m));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(u + 16), _mm_and_si128(_mm_srli_epi16(v, 4), m));
+}
+// 32 bytes of nibble pairs -> 32 low nibbles at u, 32 high nibbles at u + 32.
+HWY_INLINE void qk_split32(const uint8_t* qs, uint8_t* u) {
+  const __m256i m = _mm256_set1_epi8(0x0F);
+  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(u), _mm256_and_si256(v, m));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(u + 32), _mm256_and_si256(_mm256_srli_epi16(v, 4), m));
+}
+#else
+HWY_INLINE void qk_fill8(float* ws4, float v) {
+  for (int i = 0; i < 8; ++i) ws4[i] = v;
+}
+HWY_INLINE void qk_split16(const uint8_t* qs, uint8_t* u) {
+  for (int j = 0; j < 16; ++j) {
+    u[j] = qs[j] & 0x0F;
+    u[j + 16] = qs[j] >> 4;
+  }
+}
+HWY_INLINE void qk_split32(const uint8_t* qs, uint8_t* u) {
+  for (int j = 0; j < 32; ++j) {
+    u[j] = qs[j] & 0x0F;
+    u[j + 32] = qs[j] >> 4;
+  }
+}
+#endif
+
 // ---- decoders: one weight row -> u (levels), ws4 (group scale x4), wm (group offset) ----
 
 template <int kOff>
 HWY_INLINE void qk_decode_q4_0_like(const BlockQ4_0* b, std::size_t nb, uint8_t* u, float* ws4, float* wm) {
   for (std::size_t i = 0; i < nb; ++i, u += 32, ws4 += 8, wm += 2) {
-    for (int j = 0; j < 16; ++j) {
-      u[j] = b[i].qs[j] & 0x0F;
-      u[j + 16] = b[i].qs[j] >> 4;
-    }
+    qk_split16(b[i].qs, u);
     const float d = qk_h2f(b[i].d);
-    qk_fill4(ws4, d);
-    qk_fill4(ws4 + 4, d);
+    qk_fill8(ws4, d);
     wm[0] = wm[1] = -kOff * d;
   }
 }
 
 HWY_INLINE void qk_decode_q4_1(const BlockQ4_1* b, std::size_t nb, uint8_t* u, float* ws4, float* wm) {
   for (std::size_t i = 0; i < nb; ++i, u += 32, ws4 += 8, wm += 2) {
-    for (int j = 0; j < 16; ++j) {
-      u[j] = b[i].qs[j] & 0x0F;
-      u[j + 16] = b[i].qs[j] >> 4;
-    }
+    qk_split16(b[i].qs, u);
     const float d = qk_h2f(b[i].d);
-    qk_fill4(ws4, d);
-    qk_fill4(ws4 + 4, d);
+    qk_fill8(ws4, d);
     wm[0] = wm[1] = qk_h2f(b[i].m);
   }
 }
@@ -109,11 +136,19 @@ HWY_INLINE void qk_decode_q8_0(const BlockQ8_0* b, std::size_t nb, uint8_t* u, f
 HWY_INLINE void qk_decode_iq4_nl(const BlockIQ4_NL* b, std::size_t nb, uint8_t* u, float* ws4, float* wm) {
   uint8_t lut[16];
   for (int j = 0; j < 16; ++j) lut[j] = static_cast<uint8_t>(kIq4nlValues[j] + 128);
+#ifdef LLMFORGE_QK_X86
+  const __m128i vlut = _mm_loadu_si128(reinterpret_cast<const __m128i*>(lut));
+#endif
   for (std::size_t i = 0; i < nb; ++i, u += 32, ws4 += 8, wm += 2) {
-    for (int j = 0; j < 16; ++j) {
-      u[j] = lut[b[i].qs[j] & 0x0F];
-      u[j + 16] = lut[b[i].qs[j] >> 4];
+    qk_split16(b[i].qs, u);
+#ifdef LLMFORGE_QK_X86
+    for (int h = 0; h < 32; h += 16) {
+      const __m128i idx = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u + h));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(u + h), _mm_shuffle_epi8(vlut, idx));
     }
+#else
+    for (int j = 0; j < 32; ++j) u[j] = lut[u[j]];
+#endif
     const float d = qk_h2f(b[i].d);
     qk_fill4(ws4, d);
     qk_fill4(ws4 + 4, d);
@@ -167,10 +202,7 @@ HWY_INLINE void qk_decode_q45_k(const Block* b, std::size_t nb, uint8_t* u, floa
     const float d = qk_h2f(b[i].d), dmin = qk_h2f(b[i].dmin);
     const uint8_t* q = b[i].qs;
     for (int j = 0; j < 8; j += 2, q += 32, u += 64) {
-      for (int l = 0; l < 32; ++l) {
-        u[l] = q[l] & 0x0F;
-        u[l + 32] = q[l] >> 4;
-      }
+      qk_split32(q, u);
       if constexpr (kFive) {
         const uint8_t* qh = b[i].qh;
         for (int l = 0; l < 32; ++l) {
@@ -198,6 +230,23 @@ HWY_INLINE void qk_decode_q6_k(const BlockQ6_K* b, std::size_t nb, uint8_t* u, f
     const float d = qk_h2f(b[i].d);
     const uint8_t* ql = b[i].ql;
     const uint8_t* qh = b[i].qh;
+#ifdef LLMFORGE_QK_X86
+    for (int h = 0; h < 2; ++h, u += 128, ql += 64, qh += 32) {
+      const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30);
+      const __m256i A = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
+      const __m256i B = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
+      const __m256i H = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh));
+      const __m256i u0 = _mm256_or_si256(_mm256_and_si256(A, m4), _mm256_and_si256(_mm256_slli_epi16(H, 4), m2));
+      const __m256i u1 = _mm256_or_si256(_mm256_and_si256(B, m4), _mm256_and_si256(_mm256_slli_epi16(H, 2), m2));
+      const __m256i u2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(A, 4), m4), _mm256_and_si256(H, m2));
+      const __m256i u3 =
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(B, 4), m4), _mm256_and_si256(_mm256_srli_epi16(H, 2), m2));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(u), u0);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(u + 32), u1);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(u + 64), u2);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(u + 96), u3);
+    }
+#else
     for (int h = 0; h < 2; ++h, u += 128, ql += 64, qh += 32)
       for (int l = 0; l < 32; ++l) {
         u[l] = static_cast<uint8_t>((ql[l] & 0xF) | ((qh[l] >> 0) & 3) << 4);
@@ -205,6 +254,7 @@ HWY_INLINE void qk_decode_q6_k(const BlockQ6_K* b, std::size_t nb, uint8_t* u, f
         u[l + 64] = static_cast<uint8_t>((ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4);
         u[l + 96] = static_cast<uint8_t>((ql[l + 32] >> 4) | ((qh[l] >> 6) & 3) << 4);
       }
+#endif
     for (int g = 0; g < 16; ++g) {
       const float s = d * static_cast<float>(b[i].scales[g]);
       qk_fill4(ws4 + 4 * g, s);
@@ -284,6 +334,45 @@ LLMFORGE_QK_VNNI_ATTR HWY_NOINLINE float qk_dot_row(const uint8_t* u, const floa
   r += qk_dot_groups_scalar(u, ws4, q, d4, i / 16, k / 16);
   return r + qk_offset_term(wm, s, k / 16);
 }
+#elif HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+// AVX2 (also AVX3 without VNNI): u8 x i8 pairs with maddubs (exact while u <= 127: |pair| <= 32258),
+// pairs of pairs with madd, so 32-bit lane l holds the 4 products of group l / 4 and is scaled by
+// ws4 * d4 lane for lane. Levels above 127 (Q8_0, IQ4_NL: `wide`) are re-centred to signed int8 and
+// multiplied with the sign trick; their offset term (-128 * scale) is then already included.
+#define LLMFORGE_QK_AVX2 1
+HWY_INLINE __m256 qk_group_products(const uint8_t* u, const int8_t* q, bool wide) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(u));
+  __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
+  if (wide) {
+    const __m256i w = _mm256_xor_si256(a, _mm256_set1_epi8(static_cast<char>(0x80)));
+    a = _mm256_sign_epi8(w, w);
+    b = _mm256_sign_epi8(b, w);
+  }
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(a, b), ones));
+}
+
+HWY_INLINE float qk_hsum(__m256 v) {
+  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
+}
+
+// One decoded row against up to 4 activation rows (the row's levels and scales are loaded once).
+HWY_INLINE void qk_dot_row_tokens(const uint8_t* u, const float* ws4, const float* wm, const int8_t* q,
+                                  const float* d4, const float* s, std::size_t k, std::size_t nt, bool wide,
+                                  float* out) {
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (std::size_t i = 0; i < k; i += 32) {
+    const __m256 sw = _mm256_loadu_ps(ws4 + i / 4);
+    for (std::size_t t = 0; t < nt; ++t) {
+      const __m256 p = qk_group_products(u + i, q + t * k + i, wide);
+      acc[t] = _mm256_fmadd_ps(p, _mm256_mul_ps(sw, _mm256_loadu_ps(d4 + t * (k / 4) + i / 4)), acc[t]);
+    }
+  }
+  for (std::size_t t = 0; t < nt; ++t)
+    out[t] = qk_hsum(acc[t]) + (wide ? 0.f : qk_offset_term(wm, s + t * (k / 16), k / 16));
+}
 #elif HWY_TARGET == HWY_SCALAR
 HWY_INLINE float qk_dot_row(const uint8_t* u, const float* ws4, const float* wm, const int8_t* q, const float* d4,
                             const float* s, std::size_t k) {
@@ -329,6 +418,19 @@ void MatMulQuant(GgmlType type, const uint8_t* w, std::size_t row_bytes, const i
       qk_decode(type, w + (rb + j) * row_bytes, k, base, reinterpret_cast<float*>(base + k),
                 reinterpret_cast<float*>(base + 2 * k));
     }
+#ifdef LLMFORGE_QK_AVX2
+    const bool wide = type == GgmlType::Q8_0 || type == GgmlType::IQ4_NL;
+    float out[4];
+    for (std::size_t t0 = 0; t0 < n; t0 += 4) {
+      const std::size_t nt = n - t0 < 4 ? n - t0 : 4;
+      for (std::size_t j = 0; j < nr; ++j) {
+        const uint8_t* base = scratch + j * per_row;
+        qk_dot_row_tokens(base, reinterpret_cast<const float*>(base + k), reinterpret_cast<const float*>(base + 2 * k),
+                          q + t0 * k, d4 + t0 * (k / 4), s + t0 * (k / 16), k, nt, wide, out);
+        for (std::size_t t = 0; t < nt; ++t) y[(t0 + t) * ys + rb + j] = out[t];
+      }
+    }
+#else
     for (std::size_t t = 0; t < n; ++t)
       for (std::size_t j = 0; j < nr; ++j) {
         const uint8_t* base = scratch + j * per_row;
@@ -336,6 +438,7 @@ void MatMulQuant(GgmlType type, const uint8_t* w, std::size_t row_bytes, const i
                                         reinterpret_cast<const float*>(base + 2 * k), q + t * k, d4 + t * k / 4,
                                         s + t * k / 16, k);
       }
+#endif
   }
 }
 
@@ -348,6 +451,8 @@ void DecodeQuantRow(GgmlType type, const void* row, std::size_t k, uint8_t* u, f
 HWY_AFTER_NAMESPACE();
 
 #undef LLMFORGE_QK_VNNI
+#undef LLMFORGE_QK_AVX2
+#undef LLMFORGE_QK_X86
 #undef LLMFORGE_QK_VNNI_ATTR
 
 #endif  // toggle guard
