@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdio>
 #include <queue>
 #include <string>
 #include <string_view>
@@ -74,10 +75,20 @@ class ByteUnicode {
 /// mapped code points, and the adjacent pair with the lowest merge rank is merged first (ties: leftmost).
 class BpeEncoder {
  public:
-  BpeEncoder(const Vocab& v, PreTokenizer pre) : vocab_(v), pre_(std::move(pre)) {}
+  BpeEncoder(const Vocab& v, PreTokenizer pre) : vocab_(v), pre_(std::move(pre)) {
+    for (int b = 0; b < 256; ++b) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "<0x%02X>", b);
+      byte_ids_[b] = vocab_.find(buf);
+    }
+  }
 
-  /// Appends the ids of `text` (valid UTF-8).
+  /// Appends the ids of `text` (valid UTF-8, already normalized).
   void encode(std::string_view text, std::vector<int32_t>& out) const {
+    if (!vocab_.byte_level) {
+      for (std::string_view piece : pre_.split(text)) encode_word(piece, out);
+      return;
+    }
     const ByteUnicode& bu = ByteUnicode::get();
     std::string word;
     for (std::string_view piece : pre_.split(text)) {
@@ -116,6 +127,15 @@ class BpeEncoder {
         out.push_back(id);
         continue;
       }
+      if (vocab_.byte_fallback && !vocab_.byte_level) {
+        // SentencePiece-style BPE: unknown pieces become <0xXX> byte tokens.
+        bool all = true;
+        for (unsigned char c : piece) all = all && byte_ids_[c] >= 0;
+        if (all) {
+          for (unsigned char c : piece) out.push_back(byte_ids_[c]);
+          continue;
+        }
+      }
       // Not a token (a vocabulary without all 256 byte symbols): fall back to single bytes of the
       // mapped text, then to UNK.
       bool any = false;
@@ -147,6 +167,12 @@ class BpeEncoder {
       if (left < 0 || right < 0) return;
       const Symbol& l = symbols[static_cast<std::size_t>(left)];
       const Symbol& r = symbols[static_cast<std::size_t>(right)];
+      if (vocab_.merge_by_token_rank) {
+        // tiktoken: the pair whose concatenation has the lowest rank (= token id) merges first.
+        const int32_t id = vocab_.find(word.substr(l.start, l.n + r.n));
+        if (id >= 0 && vocab_.type(id) == TokenType::Normal) queue.push({left, right, id, l.n + r.n});
+        return;
+      }
       key.assign(word.substr(l.start, l.n));
       key += ' ';
       key.append(word.substr(r.start, r.n));
@@ -172,6 +198,7 @@ class BpeEncoder {
 
   const Vocab& vocab_;
   PreTokenizer pre_;
+  int32_t byte_ids_[256];
 };
 
 }  // namespace llmforge::tokenizer

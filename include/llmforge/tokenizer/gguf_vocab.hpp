@@ -125,6 +125,7 @@ inline int32_t read_special_id(const io::Metadata& md, std::string_view key, int
       throw TokenizerError(where + "unknown pre-tokenizer '" + v.pre + "' (tokenizer.ggml.pre); supported: " +
                            supported_pre_tokenizers());
     v.ignore_merges = info->ignore_merges;
+    v.byte_fallback = false;
     v.add_bos = info->add_bos;
     if (!md.contains("tokenizer.ggml.merges"))
       throw TokenizerError(where + "byte-level BPE vocabulary has no 'tokenizer.ggml.merges'");
@@ -144,6 +145,11 @@ inline int32_t read_special_id(const io::Metadata& md, std::string_view key, int
   v.remove_extra_whitespaces = md.get_bool("tokenizer.ggml.remove_extra_whitespaces", v.remove_extra_whitespaces);
   v.add_bos = md.get_bool("tokenizer.ggml.add_bos_token", v.add_bos);
   v.add_eos = md.get_bool("tokenizer.ggml.add_eos_token", v.add_eos);
+  if (v.kind == ModelKind::Unigram && md.contains("tokenizer.ggml.precompiled_charsmap")) {
+    const auto bytes = md.get_int_array("tokenizer.ggml.precompiled_charsmap");
+    v.precompiled_charsmap.reserve(bytes.size());
+    for (int64_t b : bytes) v.precompiled_charsmap += static_cast<char>(static_cast<uint8_t>(b));
+  }
   if (v.kind == ModelKind::WordPiece) {
     v.add_eos = md.get_bool("tokenizer.ggml.add_sep_token", v.add_eos);
     v.lowercase = true;

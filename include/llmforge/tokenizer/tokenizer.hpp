@@ -17,6 +17,7 @@
 #include <llmforge/tokenizer/pre_tokenizer.hpp>
 #include <llmforge/tokenizer/special.hpp>
 #include <llmforge/tokenizer/spm.hpp>
+#include <llmforge/tokenizer/unicode.hpp>
 #include <llmforge/tokenizer/unigram.hpp>
 #include <llmforge/tokenizer/utf8.hpp>
 #include <llmforge/tokenizer/vocab.hpp>
@@ -70,8 +71,12 @@ class Tokenizer {
     const bool add_eos = opt.add_special && v.add_eos && v.special.eos >= 0;
     if (add_bos) out.push_back(v.special.bos);
 
-    std::string clean;  // text with invalid UTF-8 replaced (BPE, WordPiece, Unigram)
-    if (v.kind != ModelKind::Spm && !utf8::is_valid(text)) {
+    std::string clean;  // text with invalid UTF-8 replaced (BPE, WordPiece, Unigram) and normalized
+    if (v.normalization != Normalization::None) {
+      static constexpr const char* kForms[] = {"", "NFC", "NFD", "NFKC", "NFKD"};
+      clean = unicode::normalize(text, kForms[static_cast<int>(v.normalization)]);
+      text = clean;
+    } else if (v.kind != ModelKind::Spm && !utf8::is_valid(text)) {
       clean = utf8::repair(text);
       text = clean;
     }
@@ -86,20 +91,38 @@ class Tokenizer {
       }
       switch (v.kind) {
         case ModelKind::Spm:
-          buf.clear();
-          if (v.add_space_prefix && prev_special) buf += ' ';
-          buf.append(f.text);
-          if (v.escape_whitespace) buf = escape_spaces(buf);
+          if (impl_->spnorm) {
+            buf = impl_->spnorm->normalize(f.text, prev_special);
+          } else {
+            buf.clear();
+            if (v.add_space_prefix && prev_special) buf += ' ';
+            buf.append(f.text);
+            if (v.escape_whitespace) buf = escape_spaces(buf);
+          }
           impl_->spm->encode(buf, out);
           break;
         case ModelKind::Bpe:
-          impl_->bpe->encode(f.text, out);
+          if (v.byte_level) {
+            if (v.byte_level_prefix_space && f.text.front() != ' ') {
+              buf.assign(1, ' ');
+              buf.append(f.text);
+              impl_->bpe->encode(buf, out);
+            } else {
+              impl_->bpe->encode(f.text, out);
+            }
+          } else {  // SentencePiece-style BPE from tokenizer.json: dummy prefix and U+2581 as for SPM
+            buf.clear();
+            if (v.add_space_prefix && prev_special) buf += ' ';
+            buf.append(f.text);
+            if (v.escape_whitespace) buf = escape_spaces(buf);
+            impl_->bpe->encode(buf, out);
+          }
           break;
         case ModelKind::WordPiece:
           impl_->wpm->encode(f.text, out);
           break;
         case ModelKind::Unigram:
-          impl_->ugm->encode(f.text, out);
+          impl_->ugm->encode(f.text, out, prev_special);
           break;
       }
       prev_special = false;
@@ -155,6 +178,7 @@ class Tokenizer {
     }
     switch (v.kind) {
       case ModelKind::Bpe:
+        if (!v.byte_level) return v.escape_whitespace ? unescape_spaces(text) : text;
         return ByteUnicode::get().decode(text);
       case ModelKind::WordPiece:
       case ModelKind::Spm:
@@ -213,6 +237,7 @@ class Tokenizer {
     Vocab vocab;
     std::vector<int32_t> special_order;
     std::optional<SpmEncoder> spm;
+    std::optional<SpNormalizer> spnorm;  // SPM with a precompiled charsmap or whitespace collapsing
     std::optional<BpeEncoder> bpe;
     std::optional<WordPieceEncoder> wpm;
     std::optional<UnigramEncoder> ugm;
@@ -225,6 +250,7 @@ class Tokenizer {
       switch (vocab.kind) {
         case ModelKind::Spm:
           spm.emplace(vocab);
+          if (SpNormalizer n(vocab); n.active()) spnorm.emplace(vocab);
           break;
         case ModelKind::Bpe: {
           if (pre) {

@@ -76,4 +76,34 @@ namespace llmforge::tokenizer::unicode {
   return out;
 }
 
+/// `text` in Unicode normalization form `form` (NFC, NFD, NFKC or NFKD). Invalid UTF-8 becomes U+FFFD.
+/// @throws TokenizerError if ICU reports an error.
+[[nodiscard]] inline std::string normalize(std::string_view text, const char* form) {
+  UErrorCode err = U_ZERO_ERROR;
+  const bool k = form[2] == 'K';
+  const bool c = form[k ? 3 : 2] == 'C';
+  const UNormalizer2* n = k ? (c ? unorm2_getNFKCInstance(&err) : unorm2_getNFKDInstance(&err))
+                            : (c ? unorm2_getNFCInstance(&err) : unorm2_getNFDInstance(&err));
+  if (U_FAILURE(err)) throw TokenizerError(std::string("ICU normalizer ") + form + " unavailable: " + u_errorName(err));
+  // UTF-8 -> UTF-16 (ICU's native form), normalize, back to UTF-8.
+  std::vector<UChar> in(text.size() + 1), out;
+  int32_t len = 0;
+  err = U_ZERO_ERROR;
+  u_strFromUTF8WithSub(in.data(), static_cast<int32_t>(in.size()), &len, text.data(), static_cast<int32_t>(text.size()),
+                       0xFFFD, nullptr, &err);
+  if (U_FAILURE(err)) throw TokenizerError(std::string("cannot convert text to UTF-16: ") + u_errorName(err));
+  if (unorm2_isNormalized(n, in.data(), len, &err) && U_SUCCESS(err) && utf8::is_valid(text)) return std::string(text);
+  err = U_ZERO_ERROR;
+  out.resize(static_cast<std::size_t>(len) * 3 + 16);
+  const int32_t olen = unorm2_normalize(n, in.data(), len, out.data(), static_cast<int32_t>(out.size()), &err);
+  if (U_FAILURE(err)) throw TokenizerError(std::string("ICU ") + form + " normalization failed: " + u_errorName(err));
+  std::string res(static_cast<std::size_t>(olen) * 3 + 4, '\0');
+  int32_t rlen = 0;
+  err = U_ZERO_ERROR;
+  u_strToUTF8(res.data(), static_cast<int32_t>(res.size()), &rlen, out.data(), olen, &err);
+  if (U_FAILURE(err)) throw TokenizerError(std::string("cannot convert text to UTF-8: ") + u_errorName(err));
+  res.resize(static_cast<std::size_t>(rlen));
+  return res;
+}
+
 }  // namespace llmforge::tokenizer::unicode

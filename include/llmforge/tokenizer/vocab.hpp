@@ -43,6 +43,9 @@ struct StringHash {
 template <class V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
+/// Unicode normalization a tokenizer applies to its input before anything else.
+enum class Normalization : uint8_t { None, NFC, NFD, NFKC, NFKD };
+
 /// Special token ids of a vocabulary; -1 when the vocabulary has none.
 struct SpecialIds {
   int32_t bos = -1, eos = -1, unk = -1, pad = -1, sep = -1, cls = -1, mask = -1, eot = -1, eom = -1;
@@ -72,8 +75,15 @@ struct Vocab {
   bool escape_whitespace = true;  ///< SPM / Unigram: spaces become U+2581 before lookup
   bool byte_fallback = true;      ///< SPM: unknown characters become <0xXX> byte tokens
   bool ignore_merges = false;     ///< BPE: a word that is itself a token is not split (Llama 3)
+  bool byte_level = true;         ///< BPE: bytes are mapped to printable code points (GPT-2); false for
+                                  ///< SentencePiece-style BPE from tokenizer.json (merges over code points)
+  bool byte_level_prefix_space = false;  ///< byte-level BPE: prepend a space unless the text starts with one (HF add_prefix_space)
+  bool merge_by_token_rank = false;  ///< BPE: a pair's priority is the id of the merged token (tiktoken)
+  Normalization normalization = Normalization::None;  ///< Unicode normalization applied to input text
   bool clean_spaces = false;      ///< decode: remove spaces before punctuation (HF clean_up_tokenization_spaces)
   bool lowercase = false;         ///< WordPiece: lowercase (and strip accents) before splitting
+  bool treat_whitespace_as_suffix = false;  ///< SentencePiece: the space marker goes after words
+  std::string precompiled_charsmap;  ///< SentencePiece normalization rules (double-array trie + replacements)
   std::string continuing_prefix = "##";  ///< WordPiece: marks pieces inside a word
   std::vector<int32_t> eog;  ///< end-of-generation ids (eos, eot, eom and well-known end-of-turn tokens)
 
@@ -98,7 +108,8 @@ struct Vocab {
   void index() {
     token_to_id.clear();
     token_to_id.reserve(tokens.size() * 2);
-    for (std::size_t i = 0; i < tokens.size(); ++i) token_to_id.try_emplace(tokens[i], static_cast<int32_t>(i));
+    for (std::size_t i = 0; i < tokens.size(); ++i)
+      if (!tokens[i].empty()) token_to_id.try_emplace(tokens[i], static_cast<int32_t>(i));
     if (types.size() < tokens.size()) types.resize(tokens.size(), TokenType::Normal);
     lstrip.resize(tokens.size(), 0);
     rstrip.resize(tokens.size(), 0);
