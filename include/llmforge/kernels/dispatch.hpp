@@ -50,4 +50,51 @@ void convert_f16_to_f32(const f16* src, float* dst, std::size_t n);
 /// Widens `n` BF16 values to f32.
 void convert_bf16_to_f32(const bf16* src, float* dst, std::size_t n);
 
+// ---- tensor library kernels (kernels/tensor_ops-inl.hpp) ----
+
+/// Storage type of a GEMM operand.
+enum class ElemType : int { F32 = 0, F16 = 1, BF16 = 2 };
+
+/// A general matrix product `C = A B` (or `C += A B`) over strided operands. Element `(i, j)` of a
+/// matrix `X` lives at `x + i * x_rs + j * x_cs` (strides in elements, any sign or layout, so
+/// transposed views need no copy). A is `m x k`, B is `k x n`, C is `m x n`; F16/BF16 operands are
+/// widened exactly and everything accumulates in f32.
+struct GemmArgs {
+  std::size_t m = 0, n = 0, k = 0;
+  const void* a = nullptr;
+  ElemType a_type = ElemType::F32;
+  std::ptrdiff_t a_rs = 0, a_cs = 0;
+  const void* b = nullptr;
+  ElemType b_type = ElemType::F32;
+  std::ptrdiff_t b_rs = 0, b_cs = 0;
+  void* c = nullptr;
+  ElemType c_type = ElemType::F32;
+  std::ptrdiff_t c_rs = 0, c_cs = 0;
+  bool accumulate = false;  ///< add to C instead of overwriting it
+};
+/// Computes the block `C[m0:m1, n0:n1]` of `args` (packed, register-tiled; one thread). Blocks of one
+/// product may run concurrently on different threads. Pack buffers are thread-local and grow only.
+void gemm(const GemmArgs& args, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1);
+/// Rows of the dispatched GEMM register tile (split M across threads in multiples of this).
+std::size_t gemm_tile_rows();
+/// Columns of the dispatched GEMM register tile (split N across threads in multiples of this).
+std::size_t gemm_tile_cols();
+/// Runs `iterations` steps of 12 independent vector FMA chains; returns the flops performed (for peak
+/// measurements in benchmarks).
+double fma_probe(std::size_t iterations);
+
+/// Elementwise binary operations of `binary_f32`.
+enum class BinaryOp : int { Add, Sub, Mul, Div, Max, Min };
+/// `out[i] = a[i * a_step] op b[i * b_step]` for `i < n`; each step is 0 (broadcast) or 1.
+void binary_f32(BinaryOp op, const float* a, std::size_t a_step, const float* b, std::size_t b_step, float* out,
+                std::size_t n);
+/// Elementwise unary functions of `unary_f32`.
+enum class UnaryOp : int { Exp, Log, Sqrt, Tanh, Neg, Abs, Relu, Sigmoid, Silu, GeluTanh, GeluErf };
+/// `out[i] = f(x[i])` for `i < n` (`out` may equal `x`).
+void unary_f32(UnaryOp op, const float* x, float* out, std::size_t n);
+/// Largest of `n` floats (-inf for n == 0).
+float max_f32(const float* x, std::size_t n);
+/// Returns the sum of `exp(x[i] - shift)` and, when `out` is not null, stores each term in `out[i]`.
+double exp_shift_sum_f32(const float* x, float shift, float* out, std::size_t n);
+
 }  // namespace llmforge::kernels

@@ -41,6 +41,14 @@ HWY_EXPORT(DotF32);
 HWY_EXPORT(AxpyF32);
 HWY_EXPORT(ConvertF16);
 HWY_EXPORT(ConvertBF16);
+HWY_EXPORT(Gemm);
+HWY_EXPORT(GemmTileRows);
+HWY_EXPORT(GemmTileCols);
+HWY_EXPORT(FmaProbe);
+HWY_EXPORT(BinaryF32);
+HWY_EXPORT(UnaryF32);
+HWY_EXPORT(MaxF32);
+HWY_EXPORT(ExpShiftSumF32);
 
 const char* target_name() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
 int64_t compiled_targets() { return HWY_TARGETS; }
@@ -65,8 +73,28 @@ void axpy_f32(float a, const float* x, float* y, std::size_t n) { HWY_DYNAMIC_DI
 void convert_f16_to_f32(const f16* src, float* dst, std::size_t n) { HWY_DYNAMIC_DISPATCH(ConvertF16)(src, dst, n); }
 void convert_bf16_to_f32(const bf16* src, float* dst, std::size_t n) { HWY_DYNAMIC_DISPATCH(ConvertBF16)(src, dst, n); }
 
+// tensor library kernels (tensor_ops-inl.hpp)
+void gemm(const GemmArgs& g, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1) {
+  HWY_DYNAMIC_DISPATCH(Gemm)(g, m0, m1, n0, n1);
+}
+std::size_t gemm_tile_rows() { return HWY_DYNAMIC_DISPATCH(GemmTileRows)(); }
+std::size_t gemm_tile_cols() { return HWY_DYNAMIC_DISPATCH(GemmTileCols)(); }
+double fma_probe(std::size_t iterations) {
+  float sink = 0.0f;
+  const double flops = HWY_DYNAMIC_DISPATCH(FmaProbe)(iterations, &sink);
+  return sink == 12345.678f ? flops + 1.0 : flops;  // uses the result so the loop cannot be removed
+}
+void binary_f32(BinaryOp op, const float* a, std::size_t sa, const float* b, std::size_t sb, float* out, std::size_t n) {
+  HWY_DYNAMIC_DISPATCH(BinaryF32)(op, a, sa, b, sb, out, n);
+}
+void unary_f32(UnaryOp op, const float* x, float* out, std::size_t n) { HWY_DYNAMIC_DISPATCH(UnaryF32)(op, x, out, n); }
+float max_f32(const float* x, std::size_t n) { return HWY_DYNAMIC_DISPATCH(MaxF32)(x, n); }
+double exp_shift_sum_f32(const float* x, float shift, float* out, std::size_t n) {
+  return HWY_DYNAMIC_DISPATCH(ExpShiftSumF32)(x, shift, out, n);
+}
+
 }  // namespace llmforge::kernels
-#include <llmforge/kernels/quant_dispatch_impl.hpp>
+#include <llmforge/kernels/quant_dispatch_impl.hpp>  // quantized-weight kernels
 #endif  // HWY_ONCE
 
 #if defined(__GNUC__) && !defined(__clang__)

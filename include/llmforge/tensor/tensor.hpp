@@ -3,7 +3,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
+#include <initializer_list>
+#include <span>
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -15,6 +19,17 @@
 #include <llmforge/tensor/shape.hpp>
 
 namespace llmforge {
+
+/// Boolean elements (one byte each, 0 or 1): results of comparisons, masks for `where`/`masked_fill`.
+struct Bool {
+  using storage_type = uint8_t;
+  static constexpr std::size_t kBlockSize = 1;
+  static constexpr GgmlType kGgmlType = GgmlType::I8;
+  static constexpr std::string_view kName = "Bool";
+};
+
+/// Extent placeholder for `Tensor::reshape`: this dimension is computed from the element count.
+inline constexpr std::size_t kInfer = static_cast<std::size_t>(-1);
 
 /// Ownership tag: the tensor refers to memory whose lifetime the caller guarantees.
 struct Borrow {};
@@ -32,8 +47,13 @@ inline constexpr Adopt kAdopt{};
 /// other strides count blocks.
 /// @tparam D a DType tag (`F32`, `F16`, `BF16`, `Q4_0`, ...).
 /// @tparam B a Backend tag (`Cpu`).
-template <DType D, Backend B = Cpu>
+template <class D, class B = Cpu>
 class Tensor {
+  static_assert(DType<D>,
+                "llmforge::Tensor<D, B>: D must be a DType tag (F32, F16, BF16, I32, Bool or a quantized block tag "
+                "such as Q4_0), not a plain C++ type like float - see core/dtype.hpp");
+  static_assert(Backend<B>, "llmforge::Tensor<D, B>: B must be a Backend tag such as llmforge::Cpu - see backend/cpu.hpp");
+
  public:
   using dtype = D;
   using backend = B;
@@ -105,9 +125,12 @@ class Tensor {
 
   /// Element reference by multi-index (scalar types only; bounds are checked).
   template <class... I>
-    requires(kIsScalarType<D> && (std::is_integral_v<I> && ...))
   [[nodiscard]] storage_type& at(I... idx) const {
-    const std::size_t ids[] = {static_cast<std::size_t>(idx)...};
+    static_assert(kIsScalarType<D>,
+                  "llmforge::Tensor::at(): element access needs a scalar DType; a quantized block tensor has no "
+                  "addressable elements - dequantize it to F32 first");
+    static_assert((std::is_integral_v<I> && ...), "llmforge::Tensor::at(): indices must be integers");
+    const std::size_t ids[] = {static_cast<std::size_t>(idx)..., 0};
     if (sizeof...(I) != rank())
       throw ShapeError("at(): " + std::to_string(sizeof...(I)) + " indices given for a tensor of shape " +
                        to_string(shape_));
@@ -122,9 +145,10 @@ class Tensor {
   }
 
   /// A view with a new shape over the same elements; the tensor must be contiguous.
-  /// One extent may be -1 (inferred) when given through `reshape_infer`.
+  /// One extent may be `kInfer` (-1 as size_t), computed from the element count as in NumPy.
   /// @throws ShapeError if the element counts differ or the tensor is not contiguous.
-  [[nodiscard]] Tensor reshape(const Shape& shape) const {
+  [[nodiscard]] Tensor reshape(const Shape& requested) const {
+    const Shape shape = infer_shape(requested);
     if (llmforge::numel(shape) != numel())
       throw ShapeError("reshape: cannot view shape " + to_string(shape_) + " as " + to_string(shape) +
                        " (element counts differ)");
@@ -168,6 +192,132 @@ class Tensor {
     std::swap(t.shape_[i], t.shape_[j]);
     std::swap(t.strides_[i], t.strides_[j]);
     return t;
+  }
+
+  /// A view with the dimensions reordered: dimension `i` of the result is dimension `order[i]` of this.
+  /// @throws ShapeError if `order` is not a permutation of `0 .. rank()-1`.
+  [[nodiscard]] Tensor permute(std::span<const std::ptrdiff_t> order) const
+    requires kIsScalarType<D>
+  {
+    if (order.size() != rank())
+      throw ShapeError("permute: " + std::to_string(order.size()) + " axes given for a tensor of shape " +
+                       to_string(shape_));
+    bool seen[kMaxRank] = {};
+    Tensor t = *this;
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      const std::size_t a = normalize_axis(order[i]);
+      if (seen[a]) throw ShapeError("permute: axis " + std::to_string(a) + " repeated for shape " + to_string(shape_));
+      seen[a] = true;
+      t.shape_[i] = shape_[a];
+      t.strides_[i] = strides_[a];
+    }
+    return t;
+  }
+  [[nodiscard]] Tensor permute(std::initializer_list<std::ptrdiff_t> order) const
+    requires kIsScalarType<D>
+  {
+    return permute(std::span<const std::ptrdiff_t>(order.begin(), order.size()));
+  }
+
+  /// A view of `length` elements of dimension `axis` starting at `start` (PyTorch's narrow).
+  /// @throws ShapeError if the range does not fit.
+  [[nodiscard]] Tensor narrow(std::ptrdiff_t axis, std::size_t start, std::size_t length) const {
+    const std::size_t a = normalize_axis(axis);
+    if (start > shape_[a] || length > shape_[a] - start)
+      throw ShapeError("narrow: [" + std::to_string(start) + ", " + std::to_string(start) + "+" + std::to_string(length) +
+                       ") is outside dimension " + std::to_string(a) + " of shape " + to_string(shape_));
+    return slice(axis, start, start + length);
+  }
+
+  /// A view without dimension `axis`, which must have extent 1.
+  /// @throws ShapeError if that extent is not 1.
+  [[nodiscard]] Tensor squeeze(std::ptrdiff_t axis) const {
+    const std::size_t a = normalize_axis(axis);
+    if (shape_[a] != 1)
+      throw ShapeError("squeeze: dimension " + std::to_string(a) + " of shape " + to_string(shape_) + " is not 1");
+    if (kIsBlockType<D> && a + 1 == rank())
+      throw ShapeError("squeeze: cannot remove the block dimension of a " + std::string(D::kName) + " tensor");
+    Tensor t = *this;
+    t.shape_.erase(a);
+    t.strides_.erase(a);
+    return t;
+  }
+  /// A view without any extent-1 dimensions.
+  [[nodiscard]] Tensor squeeze() const
+    requires kIsScalarType<D>
+  {
+    Tensor t = *this;
+    for (std::size_t i = rank(); i-- > 0;)
+      if (t.shape_[i] == 1) {
+        t.shape_.erase(i);
+        t.strides_.erase(i);
+      }
+    return t;
+  }
+  /// A view with a new extent-1 dimension inserted at position `axis` (`-1` appends).
+  /// @throws ShapeError if `axis` is outside `[-rank()-1, rank()]`.
+  [[nodiscard]] Tensor unsqueeze(std::ptrdiff_t axis) const
+    requires kIsScalarType<D>
+  {
+    const auto r = static_cast<std::ptrdiff_t>(rank());
+    const std::ptrdiff_t a = axis < 0 ? axis + r + 1 : axis;
+    if (a < 0 || a > r)
+      throw ShapeError("unsqueeze: axis " + std::to_string(axis) + " is out of range for shape " + to_string(shape_));
+    Tensor t = *this;
+    const auto pos = static_cast<std::size_t>(a);
+    const std::ptrdiff_t st = pos < rank() ? strides_[pos] * static_cast<std::ptrdiff_t>(shape_[pos]) : 1;
+    t.shape_.insert(pos, 1);
+    t.strides_.insert(pos, st);
+    return t;
+  }
+
+  /// A read view repeated along new or extent-1 dimensions with stride 0 (NumPy broadcast_to);
+  /// no memory is copied. Writing through such a view writes the shared element.
+  /// @throws ShapeError naming both shapes if this shape cannot broadcast to `target`.
+  [[nodiscard]] Tensor broadcast_to(const Shape& target) const
+    requires kIsScalarType<D>
+  {
+    if (target.rank() < rank())
+      throw ShapeError("broadcast_to: cannot broadcast shape " + to_string(shape_) + " to " + to_string(target));
+    Tensor t = *this;
+    t.shape_ = target;
+    t.strides_ = Strides{};
+    const std::size_t lead = target.rank() - rank();
+    for (std::size_t i = 0; i < target.rank(); ++i) {
+      if (i < lead) {
+        t.strides_.push_back(0);
+        continue;
+      }
+      const std::size_t src = shape_[i - lead];
+      if (src == target[i]) {
+        t.strides_.push_back(strides_[i - lead]);
+      } else if (src == 1) {
+        t.strides_.push_back(0);
+      } else {
+        throw ShapeError("broadcast_to: cannot broadcast shape " + to_string(shape_) + " to " + to_string(target) +
+                         " (dimension " + std::to_string(i) + ": " + std::to_string(src) + " vs " +
+                         std::to_string(target[i]) + ")");
+      }
+    }
+    return t;
+  }
+  /// Same as `broadcast_to` (PyTorch's name).
+  [[nodiscard]] Tensor expand(const Shape& target) const
+    requires kIsScalarType<D>
+  {
+    return broadcast_to(target);
+  }
+
+  /// Sets every element to `value`.
+  void fill(storage_type value) const
+    requires kIsScalarType<D>
+  {
+    if (numel() == 0) return;
+    if (is_contiguous()) {
+      std::fill(data_, data_ + numel(), value);
+      return;
+    }
+    fill_strided(0, data_, value);
   }
 
   /// A deep, contiguous copy.
@@ -232,6 +382,38 @@ class Tensor {
  private:
   Tensor(std::shared_ptr<void> owner, storage_type* data, const Shape& shape)
       : Tensor(std::move(owner), data, shape, contiguous_strides(shape)) {}
+
+  [[nodiscard]] Shape infer_shape(const Shape& requested) const {
+    std::size_t known = 1, unknown = requested.rank();
+    for (std::size_t i = 0; i < requested.rank(); ++i) {
+      if (requested[i] == kInfer) {
+        if (unknown != requested.rank())
+          throw ShapeError("reshape: only one dimension of the requested shape can be inferred (shape " +
+                           to_string(shape_) + ")");
+        unknown = i;
+      } else {
+        known *= requested[i];
+      }
+    }
+    if (unknown == requested.rank()) return requested;
+    Shape out = requested;
+    if (known == 0 || numel() % known != 0)
+      throw ShapeError("reshape: cannot view shape " + to_string(shape_) + " with " + std::to_string(numel()) +
+                       " elements as a shape with one inferred dimension and " + std::to_string(known) +
+                       " elements in the others");
+    out[unknown] = numel() / known;
+    return out;
+  }
+
+  void fill_strided(std::size_t axis, storage_type* dst, storage_type value) const {
+    for (std::size_t i = 0; i < shape_[axis]; ++i) {
+      storage_type* p = dst + static_cast<std::ptrdiff_t>(i) * strides_[axis];
+      if (axis + 1 == rank())
+        *p = value;
+      else
+        fill_strided(axis + 1, p, value);
+    }
+  }
 
   static void check_block_shape(const Shape& shape) {
     if constexpr (kIsBlockType<D>) {
