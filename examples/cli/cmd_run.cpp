@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+// `llmforge run`: generate text from a prompt, streaming it to stdout.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <llmforge/llmforge.hpp>
+
+#include "cli.hpp"
+#include "common.hpp"
+
+namespace llmforge::cli {
+namespace {
+
+int cmd_run(const std::vector<std::string>& args) {
+  po::options_description desc("options");
+  std::string model_path, prompt;
+  std::size_t n_predict = 128, threads = 0, ctx = 0;
+  float temp = 0.8f, top_p = 0.95f, min_p = 0.05f, repeat_penalty = 1.0f;
+  int top_k = 40;
+  uint64_t seed = 0x5EED;
+  desc.add_options()
+      ("model,m", po::value(&model_path), "model file (GGUF); default: the shipped models/stories260K.gguf")
+      ("prompt,p", po::value(&prompt)->required(), "prompt text")
+      ("n-predict,n", po::value(&n_predict)->default_value(128), "maximum number of tokens to generate")
+      ("temp", po::value(&temp)->default_value(0.8f, "0.8"), "temperature (0 = greedy)")
+      ("top-k", po::value(&top_k)->default_value(40), "top-k sampling (0 = off)")
+      ("top-p", po::value(&top_p)->default_value(0.95f, "0.95"), "top-p (nucleus) sampling (1 = off)")
+      ("min-p", po::value(&min_p)->default_value(0.05f, "0.05"), "min-p sampling (0 = off)")
+      ("repeat-penalty", po::value(&repeat_penalty)->default_value(1.0f, "1.0"), "repetition penalty (1 = off)")
+      ("seed", po::value(&seed), "random seed (default: fixed, so runs are reproducible)")
+      ("threads,t", po::value(&threads)->default_value(0), "threads (default: all cores)")
+      ("ctx", po::value(&ctx)->default_value(0), "context size in tokens (default: the model's, at most 4096)")
+      ("no-bos", "do not add the BOS token")
+      ("special", "parse special-token text in the prompt");
+  po::variables_map vm;
+  if (!parse_options("run", "[-m MODEL] -p PROMPT [options]", desc, args, vm)) return 0;
+
+  SamplerConfig sc;
+  sc.temperature = temp;
+  sc.top_k = top_k;
+  sc.top_p = top_p;
+  sc.min_p = min_p;
+  sc.repeat_penalty = repeat_penalty;
+  sc.seed = seed;
+  GenerateOptions gen_opt;
+  gen_opt.sampler = SamplerChain(sc);  // validates before the model is loaded
+  gen_opt.max_tokens = n_predict;
+  gen_opt.add_special = !vm.count("no-bos");
+  gen_opt.parse_special = vm.count("special") > 0;
+
+  const auto path = model_path.empty() ? default_model() : std::filesystem::path(model_path);
+  auto model = load_model(path);
+  Generator gen(model, {ctx, threads});
+  // Like llama.cpp, the prompt is echoed and the continuation streamed after it.
+  std::fwrite(prompt.data(), 1, prompt.size(), stdout);
+  std::fflush(stdout);
+  auto r = gen.generate(prompt, std::move(gen_opt), [](std::string_view piece) {
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    std::fflush(stdout);
+  });
+  std::fputc('\n', stdout);
+  std::fprintf(stderr, "\nprompt: %zu tokens in %.1f ms (%.1f tokens/s); generated: %zu tokens in %.1f ms (%.1f tokens/s); stop: %s\n",
+               r.prompt_tokens.size(), r.prompt_seconds * 1e3, r.prompt_tps(), r.tokens.size(), r.generate_seconds * 1e3,
+               r.generate_tps(), to_string(r.reason));
+  return 0;
+}
+
+const Registration reg{"run", "generate text from a prompt", &cmd_run};
+
+}  // namespace
+}  // namespace llmforge::cli

@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: MIT
+// Aggregator for io/: memory-mapped files, metadata and the GGUF reader.
+/// @defgroup io File formats
+/// Memory-mapped files, key/value metadata and GGUF v1-v3 reading.
+#pragma once
+#include <llmforge/io/gguf_reader.hpp>
+#include <llmforge/io/mapped_file.hpp>
+#include <llmforge/io/metadata.hpp>

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+// DecoderOnlyModel<Arch>: embeddings, a stack of Arch::Layer, final norm and output projection.
+#pragma once
+
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include <llmforge/models/model.hpp>
+#include <llmforge/nn/tensor_names.hpp>
+#include <llmforge/nn/weight.hpp>
+
+namespace llmforge {
+
+/// What an architecture description provides (see models/llama.hpp for the canonical example).
+template <class A>
+concept Architecture = requires(const io::Metadata& md) {
+  { A::kArchName } -> std::convertible_to<std::string_view>;
+  { A::kTensors } -> std::convertible_to<std::span<const nn::TensorName>>;
+  typename A::Layer;
+  typename A::OutputNorm;
+  { A::read_config(md) } -> std::same_as<ModelConfig>;
+};
+
+/// A decoder-only transformer assembled from an architecture description.
+/// @tparam Arch satisfies `Architecture`: a name, a tensor-name table, a Layer type, an OutputNorm
+///         type and `read_config(metadata)`.
+template <class Arch>
+class DecoderOnlyModel final : public Model {
+  static_assert(Architecture<Arch>, "DecoderOnlyModel<Arch>: Arch must provide kArchName, kTensors (a span of nn::TensorName), "
+                                    "Layer, OutputNorm and static ModelConfig read_config(const io::Metadata&) - see models/llama.hpp");
+
+ public:
+  /// Reads the config and binds every tensor of `file` (zero-copy). @throws FormatError / ConfigError.
+  DecoderOnlyModel(std::shared_ptr<const io::GgufFile> file, const LoadOptions& opt = {}) : file_(std::move(file)) {
+    config_ = Arch::read_config(file_->metadata());
+    const nn::WeightLoader l(*file_, Arch::kTensors);
+    const auto* embd = l.find(nn::Role::TokenEmbedding);
+    if (!embd || embd->shape.rank() != 2)
+      throw FormatError(file_->path() + ": token embedding tensor is missing or not 2-D");
+    if (config_.vocab_size == 0) config_.vocab_size = embd->shape[0];
+    config_.validate();
+    (void)opt;
+    token_embd_ = l.matrix(nn::Role::TokenEmbedding, 0, config_.vocab_size, config_.model_dim);
+    pos_embd_ = l.optional_matrix(nn::Role::PositionEmbedding, 0, config_.context_len, config_.model_dim);
+    output_norm_ = Arch::OutputNorm::load(l, nn::Role::OutputNorm, 0, config_.model_dim, config_);
+    output_ = l.optional_matrix(nn::Role::Output, 0, config_.vocab_size, config_.model_dim);
+    layers_.reserve(config_.num_layers);
+    for (std::size_t i = 0; i < config_.num_layers; ++i) layers_.push_back(Arch::Layer::load(l, i, config_));
+    for (const auto& t : file_->tensors()) weight_bytes_ += t.size;
+  }
+
+  [[nodiscard]] const ModelConfig& config() const noexcept override { return config_; }
+  [[nodiscard]] const io::Metadata& metadata() const noexcept override { return file_->metadata(); }
+  [[nodiscard]] std::size_t weight_bytes() const noexcept override { return weight_bytes_; }
+
+  void forward(Session& s, std::span<const int32_t> tokens, std::span<float> logits, bool all_positions) const override {
+    check_forward(s, tokens, logits, all_positions);
+    const auto& c = config_;
+    const std::size_t n = tokens.size(), d = c.model_dim;
+    float* x = s.ws.get(nn::Workspace::Hidden, n * d);
+    for (std::size_t t = 0; t < n; ++t) {
+      nn::dequantize_row(token_embd_, static_cast<std::size_t>(tokens[t]), x + t * d);
+      if (c.embed_scale != 1.0f)
+        for (std::size_t i = 0; i < d; ++i) x[t * d + i] *= c.embed_scale;
+      if (pos_embd_) {
+        float* p = s.ws.get(nn::Workspace::Tmp, d);
+        nn::dequantize_row(*pos_embd_, s.pos + t, p);
+        for (std::size_t i = 0; i < d; ++i) x[t * d + i] += p[i];
+      }
+    }
+    const nn::AttnContext base{0, s.pos, n, s.kv, s.ws, *s.pool};
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
+      nn::AttnContext ctx = base;
+      ctx.layer = l;
+      layers_[l].forward(c, ctx, x);
+    }
+    // Only the rows whose logits are wanted go through the final norm and output projection.
+    const std::size_t first = all_positions ? 0 : n - 1, rows = n - first;
+    float* h = s.ws.get(nn::Workspace::Normed, rows * d);
+    output_norm_.forward(x + first * d, h, rows);
+    nn::matmul(output_ ? *output_ : token_embd_, h, d, rows, logits.data(), c.vocab_size, *s.pool);
+    if (c.final_softcap > 0)
+      for (auto& v : logits) v = c.final_softcap * std::tanh(v / c.final_softcap);
+    s.pos += n;
+  }
+
+ private:
+  std::shared_ptr<const io::GgufFile> file_;
+  ModelConfig config_;
+  nn::AnyWeight token_embd_;
+  std::optional<nn::AnyWeight> pos_embd_;
+  typename Arch::OutputNorm output_norm_;
+  std::optional<nn::AnyWeight> output_;  ///< absent when tied to the token embedding
+  std::vector<typename Arch::Layer> layers_;
+  std::size_t weight_bytes_ = 0;
+};
+
+}  // namespace llmforge

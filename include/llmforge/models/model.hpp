@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+// The run-time model interface (what generation code talks to), sessions, and load options.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include <llmforge/backend/thread_pool.hpp>
+#include <llmforge/core/error.hpp>
+#include <llmforge/io/gguf_reader.hpp>
+#include <llmforge/kv/kv_cache.hpp>
+#include <llmforge/nn/config.hpp>
+#include <llmforge/nn/workspace.hpp>
+#include <llmforge/tokenizer/tokenizer.hpp>
+
+namespace llmforge {
+
+/// Options for opening a model file.
+struct LoadOptions {
+  std::optional<GgmlType> quantize;  ///< re-quantize float weights to this type while loading
+  bool load_tokenizer = true;        ///< build the tokenizer from the file's metadata
+};
+
+/// Options for a new inference session.
+struct SessionOptions {
+  std::size_t context = 0;  ///< positions the KV cache holds; 0 = the model's context length (capped at 4096)
+  std::size_t threads = 0;  ///< 0 = all hardware threads
+};
+
+/// The mutable state of one sequence: its KV cache, scratch buffers, thread pool and position.
+struct Session {
+  KvCache kv;
+  nn::Workspace ws;
+  std::shared_ptr<ThreadPool> pool;
+  std::size_t pos = 0;  ///< number of tokens already in the cache
+
+  /// Forgets the sequence (the cache is overwritten from position 0 on).
+  void reset() noexcept { pos = 0; }
+};
+
+/// A loaded decoder-only language model. Thread-compatible: one forward at a time per Session;
+/// several Sessions may share one Model.
+class Model {
+ public:
+  virtual ~Model() = default;
+
+  [[nodiscard]] virtual const ModelConfig& config() const noexcept = 0;
+  [[nodiscard]] virtual const io::Metadata& metadata() const noexcept = 0;
+  /// Runs `tokens` at positions `[s.pos, s.pos + n)` and advances `s.pos`. Writes the logits of the
+  /// last token into `logits` (vocab_size floats), or of every token (n * vocab_size) if `all_positions`.
+  /// @throws ConfigError if the tokens do not fit in the session's context or an id is out of range;
+  ///         ShapeError if `logits` has the wrong size.
+  virtual void forward(Session& s, std::span<const int32_t> tokens, std::span<float> logits, bool all_positions = false) const = 0;
+
+  /// Bytes of weight data the model reads per token (for bandwidth figures).
+  [[nodiscard]] virtual std::size_t weight_bytes() const noexcept = 0;
+
+  /// Creates a session with its own KV cache and thread pool.
+  [[nodiscard]] Session new_session(const SessionOptions& opt = {}) const {
+    const auto& c = config();
+    std::size_t ctx = opt.context ? opt.context : std::min<std::size_t>(c.context_len, 4096);
+    if (ctx > c.context_len)
+      throw ConfigError("context size " + std::to_string(ctx) + " exceeds the model's context length " + std::to_string(c.context_len));
+    return Session{KvCache(c, ctx), {}, std::make_shared<ThreadPool>(opt.threads), 0};
+  }
+
+  /// The tokenizer built from the model file. @throws TokenizerError if the file has none.
+  [[nodiscard]] const tokenizer::Tokenizer& tokenizer() const {
+    if (!tokenizer_) throw TokenizerError(metadata().source() + ": the model file has no usable tokenizer");
+    return *tokenizer_;
+  }
+  [[nodiscard]] bool has_tokenizer() const noexcept { return tokenizer_ != nullptr; }
+  void set_tokenizer(std::shared_ptr<const tokenizer::Tokenizer> t) { tokenizer_ = std::move(t); }
+
+ protected:
+  /// Common argument checks of forward().
+  void check_forward(const Session& s, std::span<const int32_t> tokens, std::span<const float> logits, bool all) const {
+    const auto& c = config();
+    if (tokens.empty()) throw ConfigError("forward: no tokens given");
+    if (s.pos + tokens.size() > s.kv.capacity())
+      throw ConfigError("the input needs " + std::to_string(s.pos + tokens.size()) + " positions but the context holds " +
+                        std::to_string(s.kv.capacity()) + " (raise --ctx, up to the model's " + std::to_string(c.context_len) + ")");
+    for (int32_t id : tokens)
+      if (id < 0 || static_cast<std::size_t>(id) >= c.vocab_size)
+        throw ConfigError("token id " + std::to_string(id) + " is outside the vocabulary of " + std::to_string(c.vocab_size));
+    const std::size_t want = (all ? tokens.size() : 1) * c.vocab_size;
+    if (logits.size() != want)
+      throw ShapeError("forward: logits buffer holds " + std::to_string(logits.size()) + " floats, expected " + std::to_string(want));
+  }
+
+ private:
+  std::shared_ptr<const tokenizer::Tokenizer> tokenizer_;
+};
+
+}  // namespace llmforge

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+// Causal multi-head attention with grouped key/value heads (MHA, GQA, MQA), sliding windows and soft-capping.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <optional>
+
+#include <llmforge/backend/thread_pool.hpp>
+#include <llmforge/kernels/dispatch.hpp>
+#include <llmforge/kv/kv_cache.hpp>
+#include <llmforge/nn/concepts.hpp>
+#include <llmforge/nn/config.hpp>
+#include <llmforge/nn/rms_norm.hpp>
+#include <llmforge/nn/tensor_names.hpp>
+#include <llmforge/nn/weight.hpp>
+#include <llmforge/nn/workspace.hpp>
+
+namespace llmforge::nn {
+
+/// What an attention block needs from the caller for one batch of `n_tokens` consecutive positions.
+struct AttnContext {
+  std::size_t layer;
+  std::size_t pos0;      ///< position of the first token of the batch
+  std::size_t n_tokens;
+  KvCache& kv;
+  Workspace& ws;
+  ThreadPool& pool;
+};
+
+namespace detail {
+/// Adds a bias vector to each of `rows` rows.
+inline void add_bias(float* y, const Tensor<F32, Cpu>* bias, std::size_t rows, std::size_t width) {
+  if (!bias) return;
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t i = 0; i < width; ++i) y[r * width + i] += bias->data()[i];
+}
+}  // namespace detail
+
+/// Scaled dot-product attention over the KV cache for already projected and rotated queries.
+/// `q`: [n_tokens, num_heads * head_dim]; keys/values for positions `<= pos0 + t` are in the cache;
+/// writes `out`: [n_tokens, num_heads * value_dim]. Parallel over (token, head).
+inline void attend(const ModelConfig& c, const AttnContext& ctx, const float* q, float* out) {
+  const std::size_t H = c.num_heads, hd = c.head_dim, vd = c.value_dim, group = c.num_heads / c.num_kv_heads;
+  const std::size_t window = c.layers[ctx.layer].sliding_window;
+  const float scale = c.attn_scale > 0 ? c.attn_scale : 1.0f / std::sqrt(static_cast<float>(hd));
+  const float cap = c.attn_softcap;
+  const std::size_t max_len = ctx.pos0 + ctx.n_tokens;
+  ctx.ws.reserve_threads(ctx.pool.size(), ctx.kv.capacity());  // sized once: no growth as the sequence grows
+  ctx.pool.parallel_for(ctx.n_tokens * H, [&](std::size_t b, std::size_t e, std::size_t thread) {
+    float* scores = ctx.ws.thread_scratch(thread, max_len);
+    for (std::size_t item = b; item < e; ++item) {
+      const std::size_t t = item / H, h = item % H, kvh = h / group;
+      const std::size_t pos = ctx.pos0 + t;
+      const std::size_t start = (window > 0 && pos + 1 > window) ? pos + 1 - window : 0;
+      const float* qh = q + t * H * hd + h * hd;
+      float mx = -std::numeric_limits<float>::infinity();
+      for (std::size_t j = start; j <= pos; ++j) {
+        float s = kernels::dot_f32(qh, ctx.kv.k(ctx.layer, j) + kvh * hd, hd) * scale;
+        if (cap > 0) s = cap * std::tanh(s / cap);
+        scores[j] = s;
+        mx = std::max(mx, s);
+      }
+      float sum = 0;
+      for (std::size_t j = start; j <= pos; ++j) {
+        scores[j] = std::exp(scores[j] - mx);
+        sum += scores[j];
+      }
+      float* o = out + t * H * vd + h * vd;
+      std::fill(o, o + vd, 0.0f);
+      const float inv = 1.0f / sum;
+      for (std::size_t j = start; j <= pos; ++j) kernels::axpy_f32(scores[j] * inv, ctx.kv.v(ctx.layer, j) + kvh * vd, o, vd);
+    }
+  });
+}
+
+/// Attention with separate Q, K, V projections, optional biases and optional per-head Q/K RMSNorm.
+/// @tparam Pos the positional policy applied to queries and keys (e.g. `RoPE<RopeStyle::Normal>`).
+template <class Pos>
+struct GroupedQueryAttention {
+  static_assert(PositionalPolicy<Pos>, "GroupedQueryAttention<Pos>: Pos must provide angles(pos, cs) and "
+                                       "rotate(x, heads, head_dim, cs) - see nn/rope.hpp");
+  AnyWeight wq, wk, wv, wo;
+  std::optional<Tensor<F32, Cpu>> bq, bk, bv, bo;
+  std::optional<RMSNorm> q_norm, k_norm;
+  Pos pos_enc;
+
+  static GroupedQueryAttention load(const WeightLoader& l, std::size_t layer, const ModelConfig& c) {
+    const std::size_t d = c.model_dim, q_w = c.num_heads * c.head_dim, k_w = c.num_kv_heads * c.head_dim,
+                      v_w = c.num_kv_heads * c.value_dim, o_in = c.num_heads * c.value_dim;
+    GroupedQueryAttention a{l.matrix(Role::AttnQ, layer, q_w, d), l.matrix(Role::AttnK, layer, k_w, d),
+                            l.matrix(Role::AttnV, layer, v_w, d), l.matrix(Role::AttnOutput, layer, d, o_in),
+                            l.optional_vector(Role::AttnQBias, layer, q_w), l.optional_vector(Role::AttnKBias, layer, k_w),
+                            l.optional_vector(Role::AttnVBias, layer, v_w), l.optional_vector(Role::AttnOutputBias, layer, d),
+                            RMSNorm::load_optional(l, Role::AttnQNorm, layer, c.head_dim, c),
+                            RMSNorm::load_optional(l, Role::AttnKNorm, layer, c.head_dim, c),
+                            Pos::load(l, layer, c)};
+    return a;
+  }
+
+  /// `out[t] = Wo · attention(x[t])` for the batch in `ctx`; also appends the batch's keys/values to the cache.
+  void forward(const ModelConfig& c, const AttnContext& ctx, const float* x, float* out) const {
+    const std::size_t T = ctx.n_tokens, d = c.model_dim;
+    const std::size_t q_w = c.num_heads * c.head_dim, k_w = c.num_kv_heads * c.head_dim, v_w = c.num_kv_heads * c.value_dim;
+    float* q = ctx.ws.get(Workspace::Query, T * q_w);
+    float* att = ctx.ws.get(Workspace::AttnOut, T * c.num_heads * c.value_dim);
+    // Keys and values go straight into their cache rows.
+    float* k = ctx.kv.k(ctx.layer, ctx.pos0);
+    float* v = ctx.kv.v(ctx.layer, ctx.pos0);
+    matmul(wq, x, d, T, q, q_w, ctx.pool);
+    matmul(wk, x, d, T, k, k_w, ctx.pool);
+    matmul(wv, x, d, T, v, v_w, ctx.pool);
+    detail::add_bias(q, bq ? &*bq : nullptr, T, q_w);
+    detail::add_bias(k, bk ? &*bk : nullptr, T, k_w);
+    detail::add_bias(v, bv ? &*bv : nullptr, T, v_w);
+    if (q_norm) q_norm->forward(q, q, T * c.num_heads);
+    if (k_norm) k_norm->forward(k, k, T * c.num_kv_heads);
+    float* cs = ctx.ws.get(Workspace::Extra, c.rope_dim + 2);
+    for (std::size_t t = 0; t < T; ++t) {
+      pos_enc.angles(ctx.pos0 + t, cs);
+      pos_enc.rotate(q + t * q_w, c.num_heads, c.head_dim, cs);
+      pos_enc.rotate(k + t * k_w, c.num_kv_heads, c.head_dim, cs);
+    }
+    attend(c, ctx, q, att);
+    matmul(wo, att, c.num_heads * c.value_dim, T, out, d, ctx.pool);
+    detail::add_bias(out, bo ? &*bo : nullptr, T, d);
+  }
+};
+
+}  // namespace llmforge::nn

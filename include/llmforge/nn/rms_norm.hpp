@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+// RMSNorm: scales each row by the reciprocal of its root mean square, then by a learned weight.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+
+#include <llmforge/core/error.hpp>
+#include <llmforge/nn/config.hpp>
+#include <llmforge/nn/tensor_names.hpp>
+#include <llmforge/tensor/tensor.hpp>
+
+namespace llmforge::nn {
+
+/// Root-mean-square normalisation with a learned per-channel weight (LLaMA, Qwen, Gemma, Phi-3).
+struct RMSNorm {
+  Tensor<F32, Cpu> weight;
+  float eps = 1e-5f;
+
+  /// Loads the weight of `role` in `layer`, `dim` values wide.
+  static RMSNorm load(const WeightLoader& l, Role role, std::size_t layer, std::size_t dim, const ModelConfig& c) {
+    return RMSNorm{l.vector(role, layer, dim), c.norm_eps};
+  }
+  static std::optional<RMSNorm> load_optional(const WeightLoader& l, Role role, std::size_t layer, std::size_t dim,
+                                              const ModelConfig& c) {
+    auto w = l.optional_vector(role, layer, dim);
+    if (!w) return std::nullopt;
+    return RMSNorm{std::move(*w), c.norm_eps};
+  }
+
+  [[nodiscard]] std::size_t dim() const { return weight.dim(0); }
+
+  /// `out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight` for each of `rows` rows of `dim()` floats.
+  /// `out` may alias `x`.
+  void forward(const float* x, float* out, std::size_t rows) const {
+    const std::size_t n = dim();
+    const float* w = weight.data();
+    for (std::size_t r = 0; r < rows; ++r) {
+      const float* xr = x + r * n;
+      float* o = out + r * n;
+      double ss = 0;  // double: the sum of squares of thousands of values loses bits in float
+      for (std::size_t i = 0; i < n; ++i) ss += static_cast<double>(xr[i]) * xr[i];
+      const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+      for (std::size_t i = 0; i < n; ++i) o[i] = xr[i] * scale * w[i];
+    }
+  }
+};
+
+}  // namespace llmforge::nn

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+// Tensor roles, the per-architecture name tables that map roles to file names, and a loader over them.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <llmforge/core/error.hpp>
+#include <llmforge/io/gguf_reader.hpp>
+#include <llmforge/nn/weight.hpp>
+
+namespace llmforge::nn {
+
+/// What a tensor is for, independent of how a file format names it.
+enum class Role {
+  TokenEmbedding, PositionEmbedding, OutputNorm, OutputNormBias, Output, RopeFreqs,
+  AttnNorm, AttnNormBias, AttnQ, AttnK, AttnV, AttnQKV, AttnOutput,
+  AttnQBias, AttnKBias, AttnVBias, AttnQKVBias, AttnOutputBias, AttnQNorm, AttnKNorm, PostAttnNorm,
+  FfnNorm, FfnNormBias, FfnGate, FfnUp, FfnDown, FfnGateBias, FfnUpBias, FfnDownBias, PostFfnNorm,
+};
+
+/// Whether a file must contain a tensor.
+enum class Presence { Required, Optional };
+
+/// One row of an architecture's name table: `{}` in a name stands for the layer index.
+struct TensorName {
+  Role role;
+  std::string_view gguf;  ///< name in GGUF files ("blk.{}.attn_q.weight")
+  std::string_view hf;    ///< name in Hugging Face checkpoints ("model.layers.{}.self_attn.q_proj.weight")
+  Presence presence = Presence::Required;
+};
+
+namespace detail {
+/// Replaces the first `{}` in `pattern` with `layer` (GCC 12 has no std::format).
+[[nodiscard]] inline std::string tensor_name(std::string_view pattern, std::size_t layer) {
+  std::string out(pattern);
+  if (auto at = out.find("{}"); at != std::string::npos) out.replace(at, 2, std::to_string(layer));
+  return out;
+}
+}  // namespace detail
+
+/// Looks tensors up by role through a name table, validating presence and shape.
+class WeightLoader {
+ public:
+  WeightLoader(const io::GgufFile& file, std::span<const TensorName> table) : file_(file), table_(table) {}
+
+  [[nodiscard]] const io::GgufFile& file() const noexcept { return file_; }
+
+  /// The file's tensor for `role` (in `layer`, if per-layer), or null if the table has no row for it
+  /// or the file lacks an optional tensor. @throws FormatError if a required tensor is missing.
+  [[nodiscard]] const io::GgufTensorInfo* find(Role role, std::size_t layer = 0) const {
+    for (const auto& row : table_) {
+      if (row.role != role) continue;
+      const std::string name = detail::tensor_name(row.gguf, layer);
+      if (const auto* t = file_.find_tensor(name)) return t;
+      if (row.presence == Presence::Required)
+        throw FormatError(file_.path() + ": required tensor '" + name + "' is missing");
+      return nullptr;
+    }
+    return nullptr;
+  }
+
+  /// A matrix weight `[rows, cols]` for `role`. @throws FormatError if missing or shaped otherwise.
+  [[nodiscard]] AnyWeight matrix(Role role, std::size_t layer, std::size_t rows, std::size_t cols) const {
+    auto w = optional_matrix(role, layer, rows, cols);
+    if (!w) throw FormatError(file_.path() + ": the architecture needs a tensor for role " + std::to_string(static_cast<int>(role)) +
+                              " that its name table does not provide");
+    return std::move(*w);
+  }
+  [[nodiscard]] std::optional<AnyWeight> optional_matrix(Role role, std::size_t layer, std::size_t rows, std::size_t cols) const {
+    const auto* t = find(role, layer);
+    if (!t) return std::nullopt;
+    check_shape(*t, Shape{rows, cols});
+    return load_weight(file_, *t);
+  }
+
+  /// A 1-D F32 vector of `n` values (norm weights, biases), converted from F16/BF16 if stored so.
+  [[nodiscard]] Tensor<F32, Cpu> vector(Role role, std::size_t layer, std::size_t n) const {
+    auto v = optional_vector(role, layer, n);
+    if (!v) throw FormatError(file_.path() + ": the architecture needs a vector for role " + std::to_string(static_cast<int>(role)) +
+                              " that its name table does not provide");
+    return std::move(*v);
+  }
+  [[nodiscard]] std::optional<Tensor<F32, Cpu>> optional_vector(Role role, std::size_t layer, std::size_t n) const {
+    const auto* t = find(role, layer);
+    if (!t) return std::nullopt;
+    check_shape(*t, Shape{n});
+    if (t->ggml_type() == GgmlType::F32) return file_.tensor<F32>(*t);
+    auto out = Tensor<F32, Cpu>::empty(Shape{n});
+    const AnyWeight w = load_weight(file_, *t);
+    std::visit([&](const auto& src) {
+      const auto as_row = src.reshape(Shape{1, n});
+      dequantize_row(AnyWeight(as_row), 0, out.data());
+    }, w);
+    return out;
+  }
+
+  /// @throws FormatError naming the tensor, its shape and the expected shape.
+  void check_shape(const io::GgufTensorInfo& t, const Shape& expected) const {
+    if (t.shape != expected) {
+      char off[32];
+      std::snprintf(off, sizeof off, "0x%llx", static_cast<unsigned long long>(t.offset));
+      throw FormatError(file_.path() + ": tensor '" + t.name + "' has shape " + to_string(t.shape) + ", expected " +
+                        to_string(expected) + " (offset " + off + ")");
+    }
+  }
+
+ private:
+  const io::GgufFile& file_;
+  std::span<const TensorName> table_;
+};
+
+}  // namespace llmforge::nn

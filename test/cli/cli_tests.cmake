@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: MIT
+# Drives the llmforge CLI the way outside checks do: bad input must give one readable error line on
+# stderr and a non-zero exit code; good input must succeed.
+set(_cli $<TARGET_FILE:llmforge_cli>)
+set(_expect ${CMAKE_CURRENT_LIST_DIR}/expect_cli.cmake)
+set(_stories ${PROJECT_SOURCE_DIR}/models/stories260K.gguf)
+set(_tmp ${CMAKE_CURRENT_BINARY_DIR}/cli_tmp)
+file(MAKE_DIRECTORY ${_tmp})
+
+# llmforge_cli_test(name EXIT ok|fail [REGEX re] ARGS ...)
+function(llmforge_cli_test name)
+  cmake_parse_arguments(T "" "EXIT;REGEX" "ARGS" ${ARGN})
+  string(REPLACE ";" "\\;" _args "${T_ARGS}")
+  add_test(NAME cli.${name}
+           COMMAND ${CMAKE_COMMAND} -DCLI=${_cli} "-DARGS=${_args}" -DEXIT=${T_EXIT} "-DREGEX=${T_REGEX}" -P ${_expect})
+endfunction()
+
+llmforge_cli_test(run_default_model EXIT ok REGEX "Once upon a time" ARGS run -p "Once upon a time" -n 16 --temp 0)
+llmforge_cli_test(missing_model_file EXIT fail REGEX "cannot open file" ARGS run -m ${_tmp}/does-not-exist.gguf -p hi)
+llmforge_cli_test(not_a_gguf_file EXIT fail REGEX "not a GGUF file" ARGS run -m ${CMAKE_CURRENT_LIST_DIR}/cli_tests.cmake -p hi)
+llmforge_cli_test(negative_temperature EXIT fail REGEX "temperature must be" ARGS run -p hi --temp -1)
+llmforge_cli_test(top_p_out_of_range EXIT fail REGEX "top-p must be in" ARGS run -p hi --top-p 1.5)
+llmforge_cli_test(prompt_longer_than_context EXIT fail REGEX "context holds"
+                  ARGS run -p "Once upon a time there was a little girl named Lily and she liked to play" --ctx 8)
+llmforge_cli_test(unknown_option EXIT fail REGEX "unrecognised option|unrecognized option" ARGS run -p hi --bogus)
+llmforge_cli_test(tokenize_gguf EXIT ok REGEX "^1 403 407 261 378" ARGS tokenize -m ${_stories} -p "Once upon a time")
+llmforge_cli_test(info_json EXIT ok REGEX "\"weight_bytes\"" ARGS info -m ${_stories} --json)
+llmforge_cli_test(logits_writes_file EXIT ok REGEX "wrote 1 x 512 logits" ARGS logits -m ${_stories} --tokens "1 403 407" -o ${_tmp}/l.f32)
+if(EXISTS ${LLMFORGE_SHARED_DIR}/testdata/gguf/stories260K.gguf)
+  # Truncated copy of a real file, and a copy whose architecture name is changed to one nobody knows.
+  file(READ ${LLMFORGE_SHARED_DIR}/testdata/gguf/stories260K.gguf _hex HEX LIMIT 50000)
+  file(WRITE ${_tmp}/truncated.hex "${_hex}")
+  add_test(NAME cli.truncated_gguf
+           COMMAND ${CMAKE_COMMAND} -DCLI=${_cli} -DEXIT=fail "-DREGEX=truncated|past the end"
+                   -DMAKE_TRUNCATED=${_tmp}/truncated.hex -DOUT=${_tmp}/truncated.gguf
+                   "-DARGS=run\\;-m\\;${_tmp}/truncated.gguf\\;-p\\;hi" -P ${_expect})
+  add_test(NAME cli.unknown_architecture
+           COMMAND ${CMAKE_COMMAND} -DCLI=${_cli} -DEXIT=fail "-DREGEX=unknown architecture 'llamx'; supported: .*llama"
+                   -DMAKE_UNKNOWN_ARCH=${LLMFORGE_SHARED_DIR}/testdata/gguf/stories260K.gguf -DOUT=${_tmp}/unknown_arch.gguf
+                   "-DARGS=run\\;-m\\;${_tmp}/unknown_arch.gguf\\;-p\\;hi" -P ${_expect})
+endif()
