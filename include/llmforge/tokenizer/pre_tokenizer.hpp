@@ -134,8 +134,10 @@ class Regex {
       const auto* subject = reinterpret_cast<PCRE2_SPTR>(piece.data());
       std::size_t pos = 0, gap = 0;
       while (pos <= piece.size()) {
-        const int rc = jit_ ? pcre2_jit_match(code_.get(), subject, piece.size(), pos, 0, md.get(), nullptr)
-                            : pcre2_match(code_.get(), subject, piece.size(), pos, PCRE2_NO_UTF_CHECK, md.get(), nullptr);
+        int rc = jit_ ? pcre2_jit_match(code_.get(), subject, piece.size(), pos, 0, md.get(), nullptr)
+                      : pcre2_match(code_.get(), subject, piece.size(), pos, PCRE2_NO_UTF_CHECK, md.get(), nullptr);
+        if (rc == PCRE2_ERROR_JIT_STACKLIMIT)  // very long runs: the interpreter keeps its state on the heap
+          rc = pcre2_match(code_.get(), subject, piece.size(), pos, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md.get(), nullptr);
         if (rc == PCRE2_ERROR_NOMATCH) break;
         if (rc < 0) {
           PCRE2_UCHAR msg[256];
