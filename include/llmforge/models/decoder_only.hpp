@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <llmforge/models/model.hpp>
+#include <llmforge/nn/attention.hpp>
 #include <llmforge/nn/tensor_names.hpp>
 #include <llmforge/nn/weight.hpp>
 
