@@ -29,7 +29,16 @@ bool same_value(const io::Value& a, const io::Value& b) {
   return a == b;
 }
 
-fs::path temp_path(const std::string& name) { return fs::temp_directory_path() / ("llmforge_writer_" + name); }
+fs::path temp_path(const std::string& name) {
+  std::string file = "llmforge_writer_";
+  file += name;
+  return fs::temp_directory_path() / file;
+}
+std::string key(std::size_t i) {
+  std::string k = "k";
+  k += std::to_string(i);
+  return k;
+}
 
 void round_trip(const fs::path& src, uint32_t alignment) {
   const auto in = io::GgufFile::open(src);
@@ -86,14 +95,14 @@ BOOST_AUTO_TEST_CASE(every_value_type) {
   const io::Value values[] = {uint8_t{1}, int8_t{-2}, uint16_t{3}, int16_t{-4}, uint32_t{5}, int32_t{-6}, 7.5f, true,
                               std::string("eight"), std::shared_ptr<const io::ArrayValue>(nested), uint64_t{1} << 40,
                               int64_t{-9}, 10.25};
-  for (std::size_t i = 0; i < std::size(values); ++i) w.set("k" + std::to_string(i), values[i]);
+  for (std::size_t i = 0; i < std::size(values); ++i) w.set(key(i), values[i]);
   const float data[4] = {1, 2, 3, 4};
   w.add_tensor("t", Shape{2, 2}, GgmlType::F32, data);
   const fs::path out = temp_path("values.gguf");
   w.write(out);
   const auto back = io::GgufFile::open(out);
   for (std::size_t i = 0; i < std::size(values); ++i) {
-    const io::Value* v = back.metadata().find("k" + std::to_string(i));
+    const io::Value* v = back.metadata().find(key(i));
     BOOST_TEST_REQUIRE(v != nullptr);
     BOOST_TEST(same_value(*v, values[i]), "value " << i);
   }

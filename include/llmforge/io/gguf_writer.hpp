@@ -74,7 +74,8 @@ class GgufWriter {
   /// @throws IoError if the file cannot be created or written (the temporary file is removed).
   void write(const std::filesystem::path& path, const Progress& progress = {}) const {
     std::filesystem::path tmp = path;
-    tmp += ".tmp" + std::to_string(std::random_device{}() % 1000000);
+    tmp += ".tmp";
+    tmp += std::to_string(std::random_device{}() % 1000000);
     std::FILE* f = std::fopen(tmp.c_str(), "wb");
     if (!f) throw IoError("cannot create " + tmp.string() + ": " + std::strerror(errno));
     try {
