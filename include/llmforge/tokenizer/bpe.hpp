@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <llmforge/tokenizer/pre_tokenizer.hpp>
+#include <llmforge/tokenizer/spm.hpp>
 #include <llmforge/tokenizer/utf8.hpp>
 #include <llmforge/tokenizer/vocab.hpp>
 
@@ -81,20 +82,43 @@ class BpeEncoder {
       std::snprintf(buf, sizeof buf, "<0x%02X>", b);
       byte_ids_[b] = vocab_.find(buf);
     }
+    split_ = !v.byte_level && v.escape_whitespace && pieces_begin_at_spaces(v);
   }
 
   /// Appends the ids of `text` (valid UTF-8, already normalized).
   void encode(std::string_view text, std::vector<int32_t>& out) const {
-    if (!vocab_.byte_level) {
-      for (std::string_view piece : pre_.split(text)) encode_word(piece, out);
-      return;
+    std::vector<std::string_view> words = pre_.split(text);
+    if (split_) {  // SentencePiece-style: also cut before each "▁word"
+      std::vector<std::string_view> chunks;
+      for (std::string_view w : words)
+        for (std::string_view c : split_before_spaces(w)) chunks.push_back(c);
+      words.swap(chunks);
     }
     const ByteUnicode& bu = ByteUnicode::get();
-    std::string word;
-    for (std::string_view piece : pre_.split(text)) {
-      word.clear();
-      bu.encode(piece, word);
-      encode_word(word, out);
+    std::string mapped;
+    // Long texts repeat words: remember each distinct word's ids for the duration of this call
+    // (a per-call cache keeps `encode` thread-safe without locks).
+    const bool use_cache = words.size() > 64;
+    StringMap<std::pair<std::size_t, std::size_t>> cache;  // word -> [begin, end) in `out`
+    for (std::string_view w : words) {
+      if (use_cache) {
+        if (auto it = cache.find(w); it != cache.end()) {
+          for (std::size_t i = it->second.first; i < it->second.second; ++i) {
+            const int32_t id = out[i];
+            out.push_back(id);
+          }
+          continue;
+        }
+      }
+      const std::size_t begin = out.size();
+      if (vocab_.byte_level) {
+        mapped.clear();
+        bu.encode(w, mapped);
+        encode_word(mapped, out);
+      } else {
+        encode_word(w, out);
+      }
+      if (use_cache && w.size() <= 64) cache.emplace(std::string(w), std::make_pair(begin, out.size()));
     }
   }
 
@@ -199,6 +223,7 @@ class BpeEncoder {
   const Vocab& vocab_;
   PreTokenizer pre_;
   int32_t byte_ids_[256];
+  bool split_ = false;  // SentencePiece-style vocabularies: cut before "▁word" (see pieces_begin_at_spaces)
 };
 
 }  // namespace llmforge::tokenizer

@@ -14,6 +14,40 @@
 
 namespace llmforge::tokenizer {
 
+/// True if no piece of `v` has U+2581 after a character other than U+2581 (SentencePiece trained
+/// with split_by_whitespace, as LLaMA's). Then no merge can cross the start of a "▁word", and text
+/// can be cut there before merging, which keeps the merge queues short.
+[[nodiscard]] inline bool pieces_begin_at_spaces(const Vocab& v) {
+  static constexpr std::string_view kSpace = "\xE2\x96\x81";
+  for (const auto& t : v.tokens) {
+    for (std::size_t at = t.find(kSpace, 1); at != std::string::npos; at = t.find(kSpace, at + 1))
+      if (at < kSpace.size() || t.compare(at - kSpace.size(), kSpace.size(), kSpace) != 0) return false;
+  }
+  return true;
+}
+
+/// Cuts `text` before every U+2581 that follows another character, at the same code point boundaries
+/// the merging uses (lead-byte lengths clipped to the text), so invalid UTF-8 splits identically.
+[[nodiscard]] inline std::vector<std::string_view> split_before_spaces(std::string_view text) {
+  static constexpr std::string_view kSpace = "\xE2\x96\x81";
+  std::vector<std::string_view> chunks;
+  std::size_t start = 0;
+  bool prev_space = true;
+  for (std::size_t pos = 0; pos < text.size();) {
+    std::size_t n = utf8::sequence_length(static_cast<unsigned char>(text[pos]));
+    if (n > text.size() - pos) n = text.size() - pos;
+    const bool space = n == 3 && text.compare(pos, 3, kSpace) == 0;
+    if (space && !prev_space && pos > start) {
+      chunks.push_back(text.substr(start, pos - start));
+      start = pos;
+    }
+    prev_space = space;
+    pos += n;
+  }
+  if (start < text.size()) chunks.push_back(text.substr(start));
+  return chunks;
+}
+
 /// SentencePiece BPE over a vocabulary with scores (llama.cpp's `llm_tokenizer_spm`, llama2.c's
 /// `encode`): the text is split into code points, then the adjacent pair whose concatenation is
 /// the highest-scoring token is merged first (ties: leftmost), until no pair is a token. Pieces
@@ -28,10 +62,34 @@ class SpmEncoder {
       if (id < 0) id = vocab_.find(std::string(1, static_cast<char>(b)));
       byte_ids_[b] = id;
     }
+    split_ = pieces_begin_at_spaces(v);
   }
 
   /// Appends the ids of `text` (already whitespace-escaped and prefixed as the vocabulary wants).
   void encode(std::string_view text, std::vector<int32_t>& out) const {
+    if (!split_) return encode_chunk(text, out);
+    const auto chunks = split_before_spaces(text);
+    // Per-call cache of repeated words (see BpeEncoder::encode).
+    const bool use_cache = chunks.size() > 64;
+    StringMap<std::pair<std::size_t, std::size_t>> cache;
+    for (std::string_view chunk : chunks) {
+      if (use_cache) {
+        if (auto it = cache.find(chunk); it != cache.end()) {
+          for (std::size_t i = it->second.first; i < it->second.second; ++i) {
+            const int32_t id = out[i];
+            out.push_back(id);
+          }
+          continue;
+        }
+      }
+      const std::size_t begin = out.size();
+      encode_chunk(chunk, out);
+      if (use_cache && chunk.size() <= 64) cache.emplace(std::string(chunk), std::make_pair(begin, out.size()));
+    }
+  }
+
+ private:
+  void encode_chunk(std::string_view text, std::vector<int32_t>& out) const {
     if (text.empty()) return;
     std::vector<Symbol> symbols;  // one per code point, linked as merges happen
     std::priority_queue<Bigram> queue;
@@ -87,10 +145,7 @@ class SpmEncoder {
     }
   }
 
-  /// The id of the byte token for `b`, or -1.
-  [[nodiscard]] int32_t byte_token(unsigned char b) const noexcept { return byte_ids_[b]; }
 
- private:
   // Control, unknown and unused pieces never come out of plain text (SentencePiece matches
   // them only as special tokens).
   [[nodiscard]] int32_t mergeable(std::string_view piece) const {
@@ -115,6 +170,7 @@ class SpmEncoder {
 
   const Vocab& vocab_;
   int32_t byte_ids_[256];
+  bool split_ = false;
 };
 
 }  // namespace llmforge::tokenizer
