@@ -297,7 +297,7 @@ HWY_INLINE V exp_full(DF df, V x) {
   const auto y = hn::Exp(df, x);
   const auto big = hn::Gt(x, hn::Set(df, 88.72283905206835f));
   const auto r = hn::IfThenElse(big, hn::Set(df, std::numeric_limits<float>::infinity()), y);
-  return hn::IfThenElse(hn::Eq(x, x), r, x);
+  return hn::IfThenElse(hn::IsNaN(x), x, r);
 }
 
 }  // namespace tops
@@ -361,12 +361,12 @@ void BinaryF32(BinaryOp op, const float* a, std::size_t sa, const float* b, std:
       // NumPy's maximum propagates NaN; IfThenElse on "x is NaN" keeps that behaviour.
       return tops::binary_loop(
           a, sa, b, sb, out, n,
-          [](V x, V y) { return hn::IfThenElse(hn::Ne(x, x), x, hn::IfThenElse(hn::Ne(y, y), y, hn::Max(x, y))); },
+          [](V x, V y) { return hn::IfThenElse(hn::IsNaN(x), x, hn::IfThenElse(hn::IsNaN(y), y, hn::Max(x, y))); },
           [](float x, float y) { return x != x ? x : (y != y ? y : (x > y ? x : y)); });
     case BinaryOp::Min:
       return tops::binary_loop(
           a, sa, b, sb, out, n,
-          [](V x, V y) { return hn::IfThenElse(hn::Ne(x, x), x, hn::IfThenElse(hn::Ne(y, y), y, hn::Min(x, y))); },
+          [](V x, V y) { return hn::IfThenElse(hn::IsNaN(x), x, hn::IfThenElse(hn::IsNaN(y), y, hn::Min(x, y))); },
           [](float x, float y) { return x != x ? x : (y != y ? y : (x < y ? x : y)); });
   }
 }
@@ -395,7 +395,7 @@ void UnaryF32(UnaryOp op, const float* x, float* out, std::size_t n) {
             auto r = hn::IfThenElse(hn::Eq(v, hn::Zero(df)), hn::Neg(inf), y);
             r = hn::IfThenElse(hn::Lt(v, hn::Zero(df)), hn::Set(df, std::numeric_limits<float>::quiet_NaN()), r);
             r = hn::IfThenElse(hn::Eq(v, inf), inf, r);
-            return hn::IfThenElse(hn::Ne(v, v), v, r);
+            return hn::IfThenElse(hn::IsNaN(v), v, r);
           },
           [](float v) { return std::log(v); });
     case UnaryOp::Sqrt:
@@ -428,10 +428,11 @@ void UnaryF32(UnaryOp op, const float* x, float* out, std::size_t n) {
           [](float v) { return 0.5f * v * (1.0f + std::tanh(0.7978845608028654f * (v + 0.044715f * v * v * v))); });
     }
     case UnaryOp::GeluErf:
-      // erf has no Highway implementation in 1.0.3: scalar, in double for exactness.
+      // erf has no Highway implementation in 1.0.3: scalar, in double. 1 + erf(v/sqrt2) is written as
+      // erfc(-v/sqrt2), which does not cancel for very negative v.
       for (std::size_t i = 0; i < n; ++i) {
         const double v = x[i];
-        out[i] = static_cast<float>(0.5 * v * (1.0 + std::erf(v * 0.70710678118654752440)));
+        out[i] = static_cast<float>(0.5 * v * std::erfc(-v * 0.70710678118654752440));
       }
       return;
   }

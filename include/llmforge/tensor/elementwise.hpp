@@ -65,7 +65,7 @@ inline float unary_scalar(kernels::UnaryOp op, float v) {
     case kernels::UnaryOp::GeluTanh:
       return 0.5f * v * (1.0f + std::tanh(0.7978845608028654f * (v + 0.044715f * v * v * v)));
     case kernels::UnaryOp::GeluErf:
-      return static_cast<float>(0.5 * v * (1.0 + std::erf(static_cast<double>(v) * 0.70710678118654752440)));
+      return static_cast<float>(0.5 * v * std::erfc(-static_cast<double>(v) * 0.70710678118654752440));
   }
   return v;
 }

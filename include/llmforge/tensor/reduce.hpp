@@ -250,9 +250,11 @@ void softmax_into(const Tensor<D, Cpu>& x, std::ptrdiff_t axis, const Tensor<D, 
       if (st[0] == 1 && st[1] == 1) {
         const float m = kernels::max_f32(px, n);
         if (log_form) {
+          // (x - m) - log(s) in two steps: x - m is exact near the maximum, so large inputs keep their digits.
           const double s = kernels::exp_shift_sum_f32(px, m, nullptr, n);
-          const float shift = static_cast<float>(static_cast<double>(m) + std::log(s));
-          kernels::binary_f32(kernels::BinaryOp::Sub, px, 1, &shift, 0, po, n);
+          const float ls = static_cast<float>(std::log(s));
+          kernels::binary_f32(kernels::BinaryOp::Sub, px, 1, &m, 0, po, n);
+          kernels::binary_f32(kernels::BinaryOp::Sub, po, 1, &ls, 0, po, n);
         } else {
           const double s = kernels::exp_shift_sum_f32(px, m, po, n);
           const float inv = static_cast<float>(1.0 / s);

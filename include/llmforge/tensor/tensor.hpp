@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <span>
 #include <algorithm>
+#include <array>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -317,7 +318,7 @@ class Tensor {
       std::fill(data_, data_ + numel(), value);
       return;
     }
-    fill_strided(0, data_, value);
+    fill_strided(value);
   }
 
   /// A deep, contiguous copy.
@@ -405,13 +406,15 @@ class Tensor {
     return out;
   }
 
-  void fill_strided(std::size_t axis, storage_type* dst, storage_type value) const {
-    for (std::size_t i = 0; i < shape_[axis]; ++i) {
-      storage_type* p = dst + static_cast<std::ptrdiff_t>(i) * strides_[axis];
-      if (axis + 1 == rank())
-        *p = value;
-      else
-        fill_strided(axis + 1, p, value);
+  void fill_strided(storage_type value) const {
+    std::array<std::size_t, kMaxRank> idx{};
+    for (;;) {
+      std::ptrdiff_t off = 0;
+      for (std::size_t i = 0; i < rank(); ++i) off += static_cast<std::ptrdiff_t>(idx[i]) * strides_[i];
+      data_[off] = value;
+      std::size_t d = rank();
+      while (d > 0 && ++idx[d - 1] == shape_[d - 1]) idx[--d] = 0;
+      if (d == 0) return;
     }
   }
 
