@@ -5,6 +5,10 @@
 #pragma once
 #include <llmforge/models/config_reader.hpp>
 #include <llmforge/models/decoder_only.hpp>
+#include <llmforge/models/gemma.hpp>
+#include <llmforge/models/gpt2.hpp>
 #include <llmforge/models/llama.hpp>
+#include <llmforge/models/phi3.hpp>
+#include <llmforge/models/qwen2.hpp>
 #include <llmforge/models/model.hpp>
 #include <llmforge/models/registry.hpp>

@@ -10,6 +10,7 @@
 #include <llmforge/nn/config.hpp>
 #include <llmforge/nn/decoder_layer.hpp>
 #include <llmforge/nn/ffn.hpp>
+#include <llmforge/nn/layer_norm.hpp>
 #include <llmforge/nn/rms_norm.hpp>
 #include <llmforge/nn/rope.hpp>
 #include <llmforge/nn/tensor_names.hpp>

@@ -12,7 +12,11 @@
 
 #include <llmforge/io/gguf_reader.hpp>
 #include <llmforge/models/decoder_only.hpp>
+#include <llmforge/models/gemma.hpp>
+#include <llmforge/models/gpt2.hpp>
 #include <llmforge/models/llama.hpp>
+#include <llmforge/models/phi3.hpp>
+#include <llmforge/models/qwen2.hpp>
 #include <llmforge/models/model.hpp>
 
 namespace llmforge {
@@ -61,6 +65,14 @@ inline ModelRegistry& model_registry() {
   static ModelRegistry r;
   [[maybe_unused]] static const bool builtins = [] {
     r.add<models::LlamaArch>();
+    r.add<models::Qwen2Arch>();
+    r.add<models::Qwen3Arch>();
+    r.add<models::GemmaArch>();
+    r.add<models::Gemma2Arch>();
+    r.add<models::Gemma3Arch>();
+    r.add<models::Phi3Arch>();
+    r.add<models::Gpt2Arch>();
+    r.add<models::Starcoder2Arch>();
     return true;
   }();
   return r;

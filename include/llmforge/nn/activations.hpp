@@ -4,6 +4,10 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include <llmforge/core/half.hpp>
 
 namespace llmforge::nn {
 
@@ -19,6 +23,26 @@ struct GELU {
   static float apply(float x) noexcept {
     constexpr float kSqrt2OverPi = 0.7978845608028654f;
     return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+  }
+};
+
+/// GELU (tanh form) evaluated the way llama.cpp's CPU backend does: the input is rounded to F16 and
+/// the result is the F16-rounded GELU of that value (a 64K-entry table there); inputs beyond +-10
+/// are clamped to 0 or x. Use it to reproduce llama.cpp's outputs closely.
+struct GELUF16 {
+  static constexpr const char* kName = "gelu_f16";
+  static float apply(float x) noexcept {
+    if (x <= -10.0f) return 0.0f;
+    if (x >= 10.0f) return x;
+    static const std::vector<float> table = [] {
+      std::vector<float> t(65536);
+      for (uint32_t i = 0; i < 65536; ++i) {
+        const float v = f16_to_f32(f16{static_cast<uint16_t>(i)});
+        t[i] = f16_to_f32(f32_to_f16(GELU::apply(v)));
+      }
+      return t;
+    }();
+    return table[f32_to_f16(x).bits];
   }
 };
 

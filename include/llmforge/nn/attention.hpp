@@ -76,27 +76,37 @@ inline void attend(const ModelConfig& c, const AttnContext& ctx, const float* q,
   });
 }
 
-/// Attention with separate Q, K, V projections, optional biases and optional per-head Q/K RMSNorm.
+/// Attention with Q, K, V projections (separate, or fused into one `attn_qkv` matrix as GPT-2 and
+/// Phi-3 store them), optional biases and optional per-head Q/K RMSNorm (Qwen3, Gemma 3).
 /// @tparam Pos the positional policy applied to queries and keys (e.g. `RoPE<RopeStyle::Normal>`).
 template <class Pos>
 struct GroupedQueryAttention {
   static_assert(PositionalPolicy<Pos>, "GroupedQueryAttention<Pos>: Pos must provide angles(pos, cs) and "
                                        "rotate(x, heads, head_dim, cs) - see nn/rope.hpp");
-  AnyWeight wq, wk, wv, wo;
-  std::optional<Tensor<F32, Cpu>> bq, bk, bv, bo;
+  std::optional<AnyWeight> wq, wk, wv, wqkv;
+  AnyWeight wo;
+  std::optional<Tensor<F32, Cpu>> bq, bk, bv, bqkv, bo;
   std::optional<RMSNorm> q_norm, k_norm;
   Pos pos_enc;
 
   static GroupedQueryAttention load(const WeightLoader& l, std::size_t layer, const ModelConfig& c) {
     const std::size_t d = c.model_dim, q_w = c.num_heads * c.head_dim, k_w = c.num_kv_heads * c.head_dim,
                       v_w = c.num_kv_heads * c.value_dim, o_in = c.num_heads * c.value_dim;
-    GroupedQueryAttention a{l.matrix(Role::AttnQ, layer, q_w, d), l.matrix(Role::AttnK, layer, k_w, d),
-                            l.matrix(Role::AttnV, layer, v_w, d), l.matrix(Role::AttnOutput, layer, d, o_in),
-                            l.optional_vector(Role::AttnQBias, layer, q_w), l.optional_vector(Role::AttnKBias, layer, k_w),
-                            l.optional_vector(Role::AttnVBias, layer, v_w), l.optional_vector(Role::AttnOutputBias, layer, d),
-                            RMSNorm::load_optional(l, Role::AttnQNorm, layer, c.head_dim, c),
-                            RMSNorm::load_optional(l, Role::AttnKNorm, layer, c.head_dim, c),
-                            Pos::load(l, layer, c)};
+    GroupedQueryAttention a{.wo = l.matrix(Role::AttnOutput, layer, d, o_in), .pos_enc = Pos::load(l, layer, c)};
+    if (l.has(Role::AttnQKV, layer)) {
+      a.wqkv = l.matrix(Role::AttnQKV, layer, q_w + k_w + v_w, d);
+      a.bqkv = l.optional_vector(Role::AttnQKVBias, layer, q_w + k_w + v_w);
+    } else {
+      a.wq = l.matrix(Role::AttnQ, layer, q_w, d);
+      a.wk = l.matrix(Role::AttnK, layer, k_w, d);
+      a.wv = l.matrix(Role::AttnV, layer, v_w, d);
+      a.bq = l.optional_vector(Role::AttnQBias, layer, q_w);
+      a.bk = l.optional_vector(Role::AttnKBias, layer, k_w);
+      a.bv = l.optional_vector(Role::AttnVBias, layer, v_w);
+    }
+    a.bo = l.optional_vector(Role::AttnOutputBias, layer, d);
+    a.q_norm = RMSNorm::load_optional(l, Role::AttnQNorm, layer, c.head_dim, c);
+    a.k_norm = RMSNorm::load_optional(l, Role::AttnKNorm, layer, c.head_dim, c);
     return a;
   }
 
@@ -109,12 +119,25 @@ struct GroupedQueryAttention {
     // Keys and values go straight into their cache rows.
     float* k = ctx.kv.k(ctx.layer, ctx.pos0);
     float* v = ctx.kv.v(ctx.layer, ctx.pos0);
-    matmul(wq, x, d, T, q, q_w, ctx.pool);
-    matmul(wk, x, d, T, k, k_w, ctx.pool);
-    matmul(wv, x, d, T, v, v_w, ctx.pool);
-    detail::add_bias(q, bq ? &*bq : nullptr, T, q_w);
-    detail::add_bias(k, bk ? &*bk : nullptr, T, k_w);
-    detail::add_bias(v, bv ? &*bv : nullptr, T, v_w);
+    if (wqkv) {
+      const std::size_t w = q_w + k_w + v_w;
+      float* qkv = ctx.ws.get(Workspace::Key, T * w);
+      matmul(*wqkv, x, d, T, qkv, w, ctx.pool);
+      detail::add_bias(qkv, bqkv ? &*bqkv : nullptr, T, w);
+      for (std::size_t t = 0; t < T; ++t) {
+        const float* row = qkv + t * w;
+        std::copy(row, row + q_w, q + t * q_w);
+        std::copy(row + q_w, row + q_w + k_w, k + t * k_w);
+        std::copy(row + q_w + k_w, row + w, v + t * v_w);
+      }
+    } else {
+      matmul(*wq, x, d, T, q, q_w, ctx.pool);
+      matmul(*wk, x, d, T, k, k_w, ctx.pool);
+      matmul(*wv, x, d, T, v, v_w, ctx.pool);
+      detail::add_bias(q, bq ? &*bq : nullptr, T, q_w);
+      detail::add_bias(k, bk ? &*bk : nullptr, T, k_w);
+      detail::add_bias(v, bv ? &*bv : nullptr, T, v_w);
+    }
     if (q_norm) q_norm->forward(q, q, T * c.num_heads);
     if (k_norm) k_norm->forward(k, k, T * c.num_kv_heads);
     float* cs = ctx.ws.get(Workspace::Extra, c.rope_dim + 2);

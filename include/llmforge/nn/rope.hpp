@@ -63,3 +63,14 @@ struct RoPE {
 };
 
 }  // namespace llmforge::nn
+
+namespace llmforge::nn {
+
+/// No rotary encoding (models with learned absolute positions, e.g. GPT-2).
+struct NoPositional {
+  static NoPositional load(const WeightLoader&, std::size_t, const ModelConfig&) { return {}; }
+  void angles(std::size_t, float*) const {}
+  void rotate(float*, std::size_t, std::size_t, const float*) const {}
+};
+
+}  // namespace llmforge::nn

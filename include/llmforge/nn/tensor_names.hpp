@@ -2,6 +2,8 @@
 // Tensor roles, the per-architecture name tables that map roles to file names, and a loader over them.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -22,12 +24,22 @@ enum class Role {
   FfnNorm, FfnNormBias, FfnGate, FfnUp, FfnDown, FfnGateBias, FfnUpBias, FfnDownBias, PostFfnNorm,
 };
 
+/// The bias that goes with a norm weight (LayerNorm), or the role itself if it has none.
+[[nodiscard]] constexpr Role bias_role(Role norm) noexcept {
+  switch (norm) {
+    case Role::AttnNorm: return Role::AttnNormBias;
+    case Role::FfnNorm: return Role::FfnNormBias;
+    case Role::OutputNorm: return Role::OutputNormBias;
+    default: return norm;
+  }
+}
+
 /// Whether a file must contain a tensor.
 enum class Presence { Required, Optional };
 
 /// One row of an architecture's name table: `{}` in a name stands for the layer index.
 struct TensorName {
-  Role role;
+  Role role = Role::TokenEmbedding;
   std::string_view gguf;  ///< name in GGUF files ("blk.{}.attn_q.weight")
   std::string_view hf;    ///< name in Hugging Face checkpoints ("model.layers.{}.self_attn.q_proj.weight")
   Presence presence = Presence::Required;
@@ -40,6 +52,15 @@ namespace detail {
   if (auto at = out.find("{}"); at != std::string::npos) out.replace(at, 2, std::to_string(layer));
   return out;
 }
+
+/// Concatenates name tables at compile time, so an architecture can extend another's table.
+template <std::size_t... N>
+[[nodiscard]] constexpr auto join_tables(const TensorName (&... tables)[N]) {
+  std::array<TensorName, (N + ...)> out{};
+  std::size_t i = 0;
+  ((std::copy(std::begin(tables), std::end(tables), out.begin() + static_cast<std::ptrdiff_t>(i)), i += N), ...);
+  return out;
+}
 }  // namespace detail
 
 /// Looks tensors up by role through a name table, validating presence and shape.
@@ -48,6 +69,13 @@ class WeightLoader {
   WeightLoader(const io::GgufFile& file, std::span<const TensorName> table) : file_(file), table_(table) {}
 
   [[nodiscard]] const io::GgufFile& file() const noexcept { return file_; }
+
+  /// True if the table names `role` and the file holds that tensor for `layer`.
+  [[nodiscard]] bool has(Role role, std::size_t layer = 0) const {
+    for (const auto& row : table_)
+      if (row.role == role) return file_.find_tensor(detail::tensor_name(row.gguf, layer)) != nullptr;
+    return false;
+  }
 
   /// The file's tensor for `role` (in `layer`, if per-layer), or null if the table has no row for it
   /// or the file lacks an optional tensor. @throws FormatError if a required tensor is missing.
