@@ -55,6 +55,25 @@ for name, sa, sb in BIN_SHAPES:
     for op, fn in BIN_OPS.items():
         put(f"bin.{name}.{op}", f32(fn(a.astype(np.float64), b.astype(np.float64))))
 
+# ---- random broadcast-compatible shapes (ranks 0-4, extents 0, 1, 2, 3, 5) ----
+RANDOM_CASES = 24
+for i in range(RANDOM_CASES):
+    rank = int(rng.integers(0, 5))
+    out = [int(rng.choice([0, 1, 2, 3, 5])) for _ in range(rank)]
+    def operand():
+        r = rank if rng.random() < 0.6 else int(rng.integers(0, rank + 1))
+        return tuple(d if rng.random() < 0.6 else 1 for d in out[rank - r:])
+    a, b = randn(*operand()), randn(*operand())
+    put(f"rnd.{i}.a", a)
+    put(f"rnd.{i}.b", b)
+    put(f"rnd.{i}.add", f32(a.astype(np.float64) + b))
+    put(f"rnd.{i}.mul", f32(a.astype(np.float64) * b))
+    if a.ndim:
+        put(f"rnd.{i}.sum_last", f32(a.astype(np.float64).sum(axis=-1, keepdims=True)))
+        if a.shape[-1]:
+            put(f"rnd.{i}.softmax", f32(np.exp(a - a.max(axis=-1, keepdims=True).astype(np.float64))
+                                        / np.exp(a - a.max(axis=-1, keepdims=True).astype(np.float64)).sum(axis=-1, keepdims=True)))
+
 # ---- non-contiguous views: base x [6, 8], y [8, 6]; the C++ test builds the same views ----
 x = randn(6, 8)
 y = randn(8, 6)

@@ -48,6 +48,19 @@ BOOST_AUTO_TEST_CASE(binary_ops_broadcast_like_numpy) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(random_shapes_with_size_zero_and_one_dims_match_numpy) {
+  const auto& all = lf::test::fixtures();
+  for (int i = 0; i < 24; ++i) {
+    const std::string p = "rnd." + std::to_string(i);
+    const auto a = fx<F32>(p + ".a"), b = fx<F32>(p + ".b");
+    const std::string what = p + " " + lf::to_string(a.shape()) + " with " + lf::to_string(b.shape());
+    check_close(lf::add(a, b), fx<F32>(p + ".add"), kRtol, kAtol, what + " add");
+    check_close(lf::mul(a, b), fx<F32>(p + ".mul"), kRtol, kAtol, what + " mul");
+    if (all.count(p + ".sum_last")) check_close(lf::sum(a, -1, true), fx<F32>(p + ".sum_last"), kRtol, kAtol, what + " sum");
+    if (all.count(p + ".softmax")) check_close(lf::softmax(a), fx<F32>(p + ".softmax"), 4e-6, 1e-9, what + " softmax");
+  }
+}
+
 BOOST_AUTO_TEST_CASE(binary_op_into_out_and_in_place) {
   const auto a = fx<F32>("bin.b34_4.a"), b = fx<F32>("bin.b34_4.b");
   auto out = lf::zeros<F32>(Shape{3, 4});
