@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+// `llmforge bench`: prompt-processing and generation throughput (tokens/s, mean +- stddev over
+// repetitions after a warm-up run), plus generation as a share of the memory-bandwidth roofline.
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <llmforge/llmforge.hpp>
+
+#include "cli.hpp"
+#include "common.hpp"
+
+namespace llmforge::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Stats {
+  double mean = 0, stddev = 0;
+};
+Stats stats(const std::vector<double>& v) {
+  Stats s;
+  for (double x : v) s.mean += x;
+  s.mean /= static_cast<double>(v.size());
+  for (double x : v) s.stddev += (x - s.mean) * (x - s.mean);
+  s.stddev = v.size() > 1 ? std::sqrt(s.stddev / static_cast<double>(v.size() - 1)) : 0.0;
+  return s;
+}
+
+// Read bandwidth (GB/s) of `threads` threads streaming a 256 MiB buffer; best of a few passes.
+double read_bandwidth_gbs(std::size_t threads) {
+  ThreadPool pool(threads);
+  const std::size_t n = std::size_t{64} << 20;
+  std::vector<float> a(n, 1.0f);
+  std::vector<float> sink(pool.size());
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    const auto t0 = Clock::now();
+    pool.parallel_for(n, [&](std::size_t b, std::size_t e, std::size_t t) {
+      sink[t] += kernels::dot_f32(a.data() + b, a.data() + b, e - b);
+    }, 1 << 16);
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    best = std::max(best, static_cast<double>(n) * 4.0 / s / 1e9);
+  }
+  return best;
+}
+
+int cmd_bench(const std::vector<std::string>& args) {
+  po::options_description desc("options");
+  std::string model_path;
+  std::size_t n_prompt = 128, n_gen = 64, threads = 2, reps = 3;
+  desc.add_options()("model,m", po::value(&model_path)->required(), "model file (GGUF)")(
+      "prompt,p", po::value(&n_prompt)->default_value(128), "prompt tokens processed in one batch (0 = skip)")(
+      "gen,n", po::value(&n_gen)->default_value(64), "tokens generated one at a time (0 = skip)")(
+      "threads,t", po::value(&threads)->default_value(2), "threads")(
+      "reps,r", po::value(&reps)->default_value(3), "repetitions (after one warm-up run)")(
+      "no-roofline", "skip the memory-bandwidth probe")("json", "print JSON");
+  po::variables_map vm;
+  if (!parse_options("bench", "-m MODEL [-p 128] [-n 64] [-t 2] [-r 3] [--json]", desc, args, vm)) return 0;
+  if (reps == 0) throw ConfigError("bench: --reps must be at least 1");
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+
+  const auto model = load_model(model_path, {.load_tokenizer = false});
+  const auto& cfg = model->config();
+  const double bw = vm.count("no-roofline") ? 0.0 : read_bandwidth_gbs(threads);
+  Session s = model->new_session({.context = std::max<std::size_t>(n_prompt, n_gen) + 8, .threads = threads});
+  std::mt19937 rng(1234);
+  std::vector<int32_t> tokens(std::max<std::size_t>(n_prompt, n_gen));
+  for (auto& t : tokens) t = static_cast<int32_t>(rng() % cfg.vocab_size);
+  std::vector<float> logits(cfg.vocab_size);
+
+  auto run_pp = [&] {
+    s.reset();
+    const auto t0 = Clock::now();
+    model->forward(s, std::span<const int32_t>(tokens.data(), n_prompt), logits);
+    return static_cast<double>(n_prompt) / std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  auto run_tg = [&](std::size_t n) {
+    s.reset();
+    const auto t0 = Clock::now();
+    for (std::size_t i = 0; i < n; ++i) model->forward(s, std::span<const int32_t>(tokens.data() + i, 1), logits);
+    return static_cast<double>(n) / std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  if (n_prompt) (void)run_pp();  // warm-up: page in the weights, grow every buffer
+  if (n_gen) (void)run_tg(std::min<std::size_t>(n_gen, 8));
+  std::vector<double> pp, tg;
+  for (std::size_t r = 0; r < reps; ++r) {
+    if (n_prompt) pp.push_back(run_pp());
+    if (n_gen) tg.push_back(run_tg(n_gen));
+  }
+  const Stats pps = pp.empty() ? Stats{} : stats(pp), tgs = tg.empty() ? Stats{} : stats(tg);
+  const double wbytes = static_cast<double>(model->weight_bytes());
+  const double roof = bw > 0 && wbytes > 0 ? bw * 1e9 / wbytes : 0.0;
+
+  if (vm.count("json")) {
+    nlohmann::json j{{"model", model_path},     {"threads", threads},          {"n_prompt", n_prompt},
+                     {"n_gen", n_gen},          {"reps", reps},                {"pp_tps", pps.mean},
+                     {"pp_tps_stddev", pps.stddev}, {"tg_tps", tgs.mean},      {"tg_tps_stddev", tgs.stddev},
+                     {"weight_bytes", model->weight_bytes()}, {"kernel_target", kernels::target_name()}};
+    if (roof > 0) {
+      j["bandwidth_gbs"] = bw;
+      j["tg_roofline_tps"] = roof;
+      j["tg_roofline_pct"] = 100.0 * tgs.mean / roof;
+    }
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("model %s: %.2f GiB of weights, %zu threads, kernels %s\n", model_path.c_str(), wbytes / (1 << 30), threads,
+              kernels::target_name());
+  if (n_prompt) std::printf("pp%-5zu %10.2f ± %.2f tokens/s\n", n_prompt, pps.mean, pps.stddev);
+  if (n_gen) std::printf("tg%-5zu %10.2f ± %.2f tokens/s\n", n_gen, tgs.mean, tgs.stddev);
+  if (roof > 0 && n_gen)
+    std::printf("roofline: %.1f GB/s read bandwidth -> %.2f tokens/s; generation reaches %.0f%%\n", bw, roof,
+                100.0 * tgs.mean / roof);
+  return 0;
+}
+
+const Registration reg{"bench", "measure prompt-processing and generation speed (tokens/s)", &cmd_bench};
+
+}  // namespace
+}  // namespace llmforge::cli
