@@ -90,7 +90,27 @@ void matmul_into(const Tensor<DA, Cpu>& a0, const Tensor<DB, Cpu>& b0, const Ten
   g.b_cs = bv.stride(static_cast<std::ptrdiff_t>(r) + 1);
   g.c_rs = ov.stride(static_cast<std::ptrdiff_t>(r));
   g.c_cs = ov.stride(static_cast<std::ptrdiff_t>(r) + 1);
-  if (numel(batch) == 0) return;
+  const std::size_t nbatch = numel(batch);
+  if (nbatch == 0) return;
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  if (pool && pool->size() > 1 && nbatch > 1 && flops < 4.0e6) {
+    // Many small products (e.g. attention heads): one whole product per task.
+    pool->parallel_for(nbatch, [&](std::size_t b0, std::size_t b1, std::size_t) {
+      for (std::size_t t = b0; t < b1; ++t) {
+        std::array<std::size_t, kMaxRank> bi{};
+        for (std::size_t d = batch.rank(), rest = t; d-- > 0;) {
+          bi[d] = rest % batch[d];
+          rest /= batch[d];
+        }
+        kernels::GemmArgs gt = g;
+        gt.a = av.data() + offset_of(bi, av.strides());
+        gt.b = bv.data() + offset_of(bi, bv.strides());
+        gt.c = ov.data() + offset_of(bi, ov.strides());
+        kernels::gemm(gt, 0, m, 0, n);
+      }
+    });
+    return;
+  }
   std::array<std::size_t, kMaxRank> bi{};
   do {
     g.a = av.data() + offset_of(bi, av.strides());
