@@ -23,12 +23,15 @@ namespace {
 template <class Body>
 void for_each_target(Body&& body) {
   const int64_t targets = kernels::runnable_targets();
+  int ran = 0;
   for (int64_t bit = 1; bit != 0 && bit <= targets; bit <<= 1) {
     if (!(targets & bit)) continue;
     kernels::set_targets_for_test(bit);
     BOOST_TEST_CONTEXT("target " << kernels::target_bit_name(bit)) { body(); }
+    ++ran;
   }
   kernels::set_targets_for_test(0);
+  BOOST_TEST(ran >= 2, "only " << ran << " SIMD target(s) could be exercised");
 }
 
 const GgmlType kQuantTypes[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,

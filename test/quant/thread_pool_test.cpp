@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+// ThreadPool: every index covered exactly once, thread indices in range and never shared between two
+// threads, exceptions propagate, back-to-back jobs (spin path) and jobs after sleeping (cv path).
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include <llmforge/backend/thread_pool.hpp>
+
+using namespace llmforge;
+
+BOOST_AUTO_TEST_SUITE(thread_pool)
+
+BOOST_AUTO_TEST_CASE(covers_every_index_once) {
+  for (std::size_t threads : {1, 2, 3, 8}) {
+    ThreadPool pool(threads);
+    for (std::size_t n : {1, 2, 7, 64, 1000, 4097}) {
+      for (int rep = 0; rep < 50; ++rep) {
+        std::vector<std::atomic<int>> hits(n);
+        std::vector<std::thread::id> owner(pool.size());
+        std::mutex mu;
+        bool shared_index = false;
+        pool.parallel_for(n, [&](std::size_t b, std::size_t e, std::size_t t) {
+          {
+            std::lock_guard lock(mu);
+            if (t >= owner.size()) {
+              shared_index = true;
+              return;
+            }
+            if (owner[t] == std::thread::id()) owner[t] = std::this_thread::get_id();
+            else if (owner[t] != std::this_thread::get_id()) shared_index = true;
+          }
+          for (std::size_t i = b; i < e; ++i) hits[i].fetch_add(1);
+        }, rep % 3 + 1);
+        bool ok = !shared_index;
+        for (auto& h : hits) ok = ok && h.load() == 1;
+        BOOST_TEST(ok, "threads " << threads << " n " << n);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(exceptions_propagate_and_pool_survives) {
+  ThreadPool pool(2);
+  BOOST_CHECK_THROW(pool.parallel_for(100, [](std::size_t b, std::size_t, std::size_t) {
+    if (b > 0) throw ShapeError("boom");
+  }), ShapeError);
+  std::atomic<std::size_t> sum{0};
+  pool.parallel_for(100, [&](std::size_t b, std::size_t e, std::size_t) { sum += e - b; });
+  BOOST_TEST(sum.load() == 100u);
+  BOOST_CHECK_THROW(ThreadPool(5000), ConfigError);
+}
+
+BOOST_AUTO_TEST_CASE(jobs_after_workers_slept) {
+  ThreadPool pool(2);
+  for (int rep = 0; rep < 3; ++rep) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // workers leave the spin loop
+    std::atomic<std::size_t> sum{0};
+    pool.parallel_for(1000, [&](std::size_t b, std::size_t e, std::size_t) { sum += e - b; });
+    BOOST_TEST(sum.load() == 1000u);
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
