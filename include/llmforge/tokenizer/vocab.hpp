@@ -43,6 +43,17 @@ struct StringHash {
 template <class V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
+/// Name of a tokenizer algorithm ("SPM", "BPE", "WordPiece", "Unigram").
+[[nodiscard]] constexpr std::string_view model_kind_name(ModelKind k) noexcept {
+  switch (k) {
+    case ModelKind::Spm: return "SPM";
+    case ModelKind::Bpe: return "BPE";
+    case ModelKind::WordPiece: return "WordPiece";
+    case ModelKind::Unigram: return "Unigram";
+  }
+  return "unknown";
+}
+
 /// Unicode normalization a tokenizer applies to its input before anything else.
 enum class Normalization : uint8_t { None, NFC, NFD, NFKC, NFKD };
 
@@ -80,7 +91,7 @@ struct Vocab {
   bool byte_level_prefix_space = false;  ///< byte-level BPE: prepend a space unless the text starts with one (HF add_prefix_space)
   bool merge_by_token_rank = false;  ///< BPE: a pair's priority is the id of the merged token (tiktoken)
   Normalization normalization = Normalization::None;  ///< Unicode normalization applied to input text
-  bool clean_spaces = false;      ///< decode: remove spaces before punctuation (HF clean_up_tokenization_spaces)
+  bool clean_spaces = false;      ///< decode: HF clean_up_tokenization (WordPiece: " !" -> "!")
   bool lowercase = false;         ///< WordPiece: lowercase (and strip accents) before splitting
   bool treat_whitespace_as_suffix = false;  ///< SentencePiece: the space marker goes after words
   std::string precompiled_charsmap;  ///< SentencePiece normalization rules (double-array trie + replacements)
