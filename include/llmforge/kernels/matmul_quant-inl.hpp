@@ -97,10 +97,21 @@ template <class Block>
 HWY_INLINE void qk_decode_q5(const Block& blk, uint8_t* u) {
   uint32_t qh;
   std::memcpy(&qh, blk.qh, 4);
+#ifdef LLMFORGE_QK_X86
+  // Spread the 32 high bits to 32 bytes (0xFF where set), as 0x10 added to the nibbles.
+  const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
+  __m256i bits = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(qh)), shuf);
+  bits = _mm256_cmpeq_epi8(_mm256_or_si256(bits, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe)), _mm256_set1_epi64x(-1));
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.qs));
+  const __m256i nib = _mm256_and_si256(_mm256_insertf128_si256(_mm256_castsi128_si256(v), _mm_srli_epi16(v, 4), 1),
+                                       _mm256_set1_epi8(0x0F));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(u), _mm256_or_si256(nib, _mm256_and_si256(bits, _mm256_set1_epi8(0x10))));
+#else
   for (int j = 0; j < 16; ++j) {
     u[j] = static_cast<uint8_t>((blk.qs[j] & 0x0F) | (((qh >> j) & 1u) << 4));
     u[j + 16] = static_cast<uint8_t>((blk.qs[j] >> 4) | (((qh >> (j + 16)) & 1u) << 4));
   }
+#endif
 }
 
 HWY_INLINE void qk_decode_q5_0(const BlockQ5_0* b, std::size_t nb, uint8_t* u, float* ws4, float* wm) {
@@ -161,10 +172,21 @@ HWY_INLINE void qk_decode_q2_k(const BlockQ2_K* b, std::size_t nb, uint8_t* u, f
     const float d = qk_h2f(b[i].d), dmin = qk_h2f(b[i].dmin);
     const uint8_t* q = b[i].qs;
     int g = 0;
+#ifdef LLMFORGE_QK_X86
+    for (int h = 0; h < 2; ++h) {
+      const __m256i Q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32 * h));
+      for (int j = 0; j < 4; ++j)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(u + 128 * h + 32 * j),
+                            _mm256_and_si256(_mm256_srli_epi16(Q, 2 * j), _mm256_set1_epi8(3)));
+    }
+    u += 256;
+    for (; g < 16; ++g) {
+#else
     for (int h = 0; h < 2; ++h, q += 32)
       for (int shift = 0; shift < 8; shift += 2)
         for (int half = 0; half < 2; ++half, ++g, u += 16) {
           for (int l = 0; l < 16; ++l) u[l] = (q[l + 16 * half] >> shift) & 3;
+#endif
           const uint8_t sc = b[i].scales[g];
           qk_fill4(ws4 + 4 * g, d * static_cast<float>(sc & 0xF));
           wm[g] = -dmin * static_cast<float>(sc >> 4);
@@ -181,12 +203,29 @@ HWY_INLINE void qk_decode_q3_k(const BlockQ3_K* b, std::size_t nb, uint8_t* u, f
     quant_detail::q3k_scales(b[i].scales, sc);
     const uint8_t* q = b[i].qs;
     const uint8_t* hm = b[i].hmask;
-    int g = 0, bit = 0;
+    int g = 0;
+#ifdef LLMFORGE_QK_X86
+    const __m256i HM = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(hm));
+    for (int h = 0; h < 2; ++h) {
+      const __m256i Q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32 * h));
+      for (int j = 0; j < 4; ++j) {
+        const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(Q, 2 * j), _mm256_set1_epi8(3));
+        __m256i hb = _mm256_and_si256(_mm256_srli_epi16(HM, 4 * h + j), _mm256_set1_epi8(1));
+        hb = _mm256_add_epi8(hb, hb);
+        hb = _mm256_add_epi8(hb, hb);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(u + 128 * h + 32 * j), _mm256_or_si256(lo, hb));
+      }
+    }
+    u += 256;
+    for (; g < 16; ++g) {
+#else
+    int bit = 0;
     for (int h = 0; h < 2; ++h, q += 32)
       for (int shift = 0; shift < 8; shift += 2, ++bit)
         for (int half = 0; half < 2; ++half, ++g, u += 16) {
           for (int l = 0; l < 16; ++l)
             u[l] = static_cast<uint8_t>(((q[l + 16 * half] >> shift) & 3) | (((hm[l + 16 * half] >> bit) & 1) << 2));
+#endif
           const float s = d * static_cast<float>(sc[g]);
           qk_fill4(ws4 + 4 * g, s);
           wm[g] = -4 * s;
