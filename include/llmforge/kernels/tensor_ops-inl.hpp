@@ -101,10 +101,27 @@ void pack_a(const TA* a, std::ptrdiff_t rs, std::ptrdiff_t cs, std::size_t mc, s
   }
 }
 
+// Widens n contiguous values to f32 (F16/BF16 exactly, with vector conversions).
+template <class T>
+HWY_INLINE void widen_row(const T* HWY_RESTRICT src, float* HWY_RESTRICT dst, std::size_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    std::memcpy(dst, src, n * sizeof(float));
+  } else {
+    using HT = std::conditional_t<std::is_same_v<T, f16>, hwy::float16_t, hwy::bfloat16_t>;
+    const DF df;
+    const hn::Rebind<HT, DF> dh;
+    const std::size_t N = hn::Lanes(df);
+    std::size_t i = 0;
+    for (; i + N <= n; i += N) hn::StoreU(hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const HT*>(src + i))), df, dst + i);
+    for (; i < n; ++i) dst[i] = to_f32(src[i]);
+  }
+}
+
 // Packs rows [0, kc) x columns [0, nc) of B into micro-panels of NR columns: panel[p * NR + j].
 template <class TB>
 void pack_b(const TB* b, std::ptrdiff_t rs, std::ptrdiff_t cs, std::size_t kc, std::size_t nc, std::size_t nr,
             float* bp) {
+  static thread_local PackBuffer row_buf;
   for (std::size_t j0 = 0; j0 < nc; j0 += nr) {
     float* dst = bp + j0 * kc;
     const std::size_t w = nc - j0 < nr ? nc - j0 : nr;
@@ -112,17 +129,19 @@ void pack_b(const TB* b, std::ptrdiff_t rs, std::ptrdiff_t cs, std::size_t kc, s
       for (std::size_t p = 0; p < kc; ++p) {
         const TB* src = b + static_cast<std::ptrdiff_t>(p) * rs + static_cast<std::ptrdiff_t>(j0);
         float* d = dst + p * nr;
-        if constexpr (std::is_same_v<TB, float>) {
-          std::memcpy(d, src, w * sizeof(float));
-        } else {
-          for (std::size_t j = 0; j < w; ++j) d[j] = to_f32(src[j]);
-        }
+        widen_row(src, d, w);
         for (std::size_t j = w; j < nr; ++j) d[j] = 0.0f;
       }
     } else {  // e.g. B = W^T of a row-major weight W: read each column of B (a row of W) contiguously
+      float* tmp = rs == 1 && !std::is_same_v<TB, float> ? row_buf.get(kc) : nullptr;
       for (std::size_t j = 0; j < w; ++j) {
         const TB* src = b + static_cast<std::ptrdiff_t>(j0 + j) * cs;
-        for (std::size_t p = 0; p < kc; ++p) dst[p * nr + j] = to_f32(src[static_cast<std::ptrdiff_t>(p) * rs]);
+        if (tmp) {  // widen the contiguous row with vectors first, then scatter
+          widen_row(src, tmp, kc);
+          for (std::size_t p = 0; p < kc; ++p) dst[p * nr + j] = tmp[p];
+        } else {
+          for (std::size_t p = 0; p < kc; ++p) dst[p * nr + j] = to_f32(src[static_cast<std::ptrdiff_t>(p) * rs]);
+        }
       }
       for (std::size_t j = w; j < nr; ++j)
         for (std::size_t p = 0; p < kc; ++p) dst[p * nr + j] = 0.0f;
