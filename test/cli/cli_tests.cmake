@@ -10,7 +10,7 @@ file(MAKE_DIRECTORY ${_tmp})
 # llmforge_cli_test(name EXIT ok|fail [REGEX re] ARGS ...)
 function(llmforge_cli_test name)
   cmake_parse_arguments(T "" "EXIT;REGEX" "ARGS" ${ARGN})
-  string(REPLACE ";" "\\;" _args "${T_ARGS}")
+  string(REPLACE ";" "@@" _args "${T_ARGS}")  # expect_cli.cmake splits at @@
   add_test(NAME cli.${name}
            COMMAND ${CMAKE_COMMAND} -DCLI=${_cli} "-DARGS=${_args}" -DEXIT=${T_EXIT} "-DREGEX=${T_REGEX}" -P ${_expect})
 endfunction()
@@ -33,9 +33,17 @@ if(EXISTS ${LLMFORGE_SHARED_DIR}/testdata/gguf/stories260K.gguf)
   add_test(NAME cli.truncated_gguf
            COMMAND ${CMAKE_COMMAND} -DCLI=${_cli} -DEXIT=fail "-DREGEX=truncated|past the end"
                    -DMAKE_TRUNCATED=${_tmp}/truncated.hex -DOUT=${_tmp}/truncated.gguf
-                   "-DARGS=run\\;-m\\;${_tmp}/truncated.gguf\\;-p\\;hi" -P ${_expect})
+                   "-DARGS=run@@-m@@${_tmp}/truncated.gguf@@-p@@hi" -P ${_expect})
   add_test(NAME cli.unknown_architecture
            COMMAND ${CMAKE_COMMAND} -DCLI=${_cli} -DEXIT=fail "-DREGEX=unknown architecture 'llamx'; supported: .*llama"
                    -DMAKE_UNKNOWN_ARCH=${LLMFORGE_SHARED_DIR}/testdata/gguf/stories260K.gguf -DOUT=${_tmp}/unknown_arch.gguf
-                   "-DARGS=run\\;-m\\;${_tmp}/unknown_arch.gguf\\;-p\\;hi" -P ${_expect})
+                   "-DARGS=run@@-m@@${_tmp}/unknown_arch.gguf@@-p@@hi" -P ${_expect})
+endif()
+
+# The custom-architecture example: a user-defined LLaMA variant (own activation policy and tensor
+# table, registered at run time) must reproduce the stock model's greedy story on stories260K.
+if(TARGET custom_model)
+  add_test(NAME example.custom_model COMMAND custom_model ${_stories} "Once upon a time")
+  set_tests_properties(example.custom_model PROPERTIES
+                       PASS_REGULAR_EXPRESSION "Once upon a time, there was a little girl named Lily. She loved to play outside in the park.")
 endif()

@@ -20,6 +20,7 @@ if(DEFINED MAKE_UNKNOWN_ARCH)
   endif()
 endif()
 
+string(REPLACE "@@" ";" ARGS "${ARGS}")
 execute_process(COMMAND ${CLI} ${ARGS} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message("exit: ${rc}\nstdout: ${out}\nstderr: ${err}")
 if(EXIT STREQUAL "ok")

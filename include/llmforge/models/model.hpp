@@ -23,6 +23,7 @@ namespace llmforge {
 struct LoadOptions {
   std::optional<GgmlType> quantize;  ///< re-quantize float weights to this type while loading
   bool load_tokenizer = true;        ///< build the tokenizer from the file's metadata
+  std::string architecture;          ///< use this registered architecture instead of `general.architecture`
 };
 
 /// Options for a new inference session.

@@ -85,11 +85,12 @@ void register_architecture() {
 }
 
 /// Opens a model file, picks its architecture from `general.architecture`, binds the weights
-/// (memory-mapped, zero-copy) and builds its tokenizer.
+/// (memory-mapped, zero-copy) and builds its tokenizer. `opt.architecture` overrides the file's
+/// architecture name (e.g. to run a llama file through a user-defined variant).
 /// @throws IoError, FormatError, ConfigError, UnsupportedError, TokenizerError.
 [[nodiscard]] inline std::shared_ptr<Model> load_model(const std::filesystem::path& path, const LoadOptions& opt = {}) {
   auto file = std::make_shared<const io::GgufFile>(io::GgufFile::open(path));
-  const std::string& arch = file->metadata().get_string("general.architecture");
+  const std::string arch = opt.architecture.empty() ? file->metadata().get_string("general.architecture") : opt.architecture;
   auto model = model_registry().find(arch, file->path())(file, opt);
   if (opt.load_tokenizer && file->metadata().contains("tokenizer.ggml.model"))
     model->set_tokenizer(std::make_shared<const tokenizer::Tokenizer>(tokenizer::Tokenizer::from_gguf(file->metadata())));
