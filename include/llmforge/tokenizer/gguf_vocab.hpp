@@ -33,50 +33,36 @@ inline int32_t read_special_id(const io::Metadata& md, std::string_view key, int
   return static_cast<int32_t>(*i);
 }
 
-}  // namespace detail
+/// `tokenizer.ggml.model` -> ModelKind. @throws TokenizerError for unknown names.
+inline ModelKind gguf_model_kind(const std::string& name, const std::string& where) {
+  if (name == "llama") return ModelKind::Spm;
+  if (name == "gpt2") return ModelKind::Bpe;
+  if (name == "bert") return ModelKind::WordPiece;
+  if (name == "t5") return ModelKind::Unigram;
+  throw TokenizerError(where + "unknown tokenizer model '" + name + "' (tokenizer.ggml.model); supported: " +
+                       std::string(kSupportedGgufModels));
+}
 
-/// Reads the vocabulary stored in GGUF metadata (`tokenizer.ggml.model`, `.pre`, `.tokens`, `.scores`,
-/// `.token_type`, `.merges`, special ids, `add_bos_token`/`add_eos_token`/`add_space_prefix`).
-/// @throws TokenizerError naming an unknown model or pre-tokenizer (and listing the supported ones),
-///         a missing token list, or arrays whose lengths disagree.
-[[nodiscard]] inline Vocab vocab_from_gguf(const io::Metadata& md) {
-  Vocab v;
-  v.source = md.source();
-  const std::string where = md.source().empty() ? std::string() : md.source() + ": ";
-  if (!md.contains("tokenizer.ggml.model"))
-    throw TokenizerError(where + "has no tokenizer (metadata key 'tokenizer.ggml.model' is missing)");
-  v.model_name = md.get_string("tokenizer.ggml.model");
-  if (v.model_name == "llama") {
-    v.kind = ModelKind::Spm;
-  } else if (v.model_name == "gpt2") {
-    v.kind = ModelKind::Bpe;
-  } else if (v.model_name == "bert") {
-    v.kind = ModelKind::WordPiece;
-  } else if (v.model_name == "t5") {
-    v.kind = ModelKind::Unigram;
-  } else {
-    throw TokenizerError(where + "unknown tokenizer model '" + v.model_name + "' (tokenizer.ggml.model); supported: " +
-                         std::string(kSupportedGgufModels));
-  }
-  if (!md.contains("tokenizer.ggml.tokens"))
-    throw TokenizerError(where + "metadata key 'tokenizer.ggml.tokens' is missing");
+/// Tokens, scores and token types, with their lengths cross-checked.
+inline void read_gguf_token_arrays(const io::Metadata& md, Vocab& v, const std::string& where) {
+  if (!md.contains("tokenizer.ggml.tokens")) throw TokenizerError(where + "metadata key 'tokenizer.ggml.tokens' is missing");
   v.tokens = md.get_string_array("tokenizer.ggml.tokens");
   const std::size_t n = v.tokens.size();
   if (n == 0) throw TokenizerError(where + "'tokenizer.ggml.tokens' is empty");
   if (n > static_cast<std::size_t>(INT32_MAX)) throw TokenizerError(where + "'tokenizer.ggml.tokens' has too many entries");
-
+  const auto check_len = [&](const char* key, std::size_t got) {
+    if (got != n)
+      throw TokenizerError(where + "'" + key + "' has " + std::to_string(got) + " entries, expected " + std::to_string(n) +
+                           " (one per token)");
+  };
   if (md.contains("tokenizer.ggml.scores")) {
     const auto s = md.get_number_array("tokenizer.ggml.scores");
-    if (s.size() != n)
-      throw TokenizerError(where + "'tokenizer.ggml.scores' has " + std::to_string(s.size()) + " entries, expected " +
-                           std::to_string(n) + " (one per token)");
+    check_len("tokenizer.ggml.scores", s.size());
     v.scores.assign(s.begin(), s.end());
   }
   if (md.contains("tokenizer.ggml.token_type")) {
     const auto t = md.get_int_array("tokenizer.ggml.token_type");
-    if (t.size() != n)
-      throw TokenizerError(where + "'tokenizer.ggml.token_type' has " + std::to_string(t.size()) +
-                           " entries, expected " + std::to_string(n) + " (one per token)");
+    check_len("tokenizer.ggml.token_type", t.size());
     v.types.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
       if (t[i] < 0 || t[i] > 6)
@@ -85,9 +71,10 @@ inline int32_t read_special_id(const io::Metadata& md, std::string_view key, int
       v.types[i] = static_cast<TokenType>(t[i]);
     }
   }
-  v.index();
+}
 
-  // Defaults per model, as llama.cpp sets them before reading the optional keys.
+/// Special ids and flags: llama.cpp's defaults per model, then the optional keys.
+inline void read_gguf_specials(const io::Metadata& md, Vocab& v) {
   SpecialIds d;
   switch (v.kind) {
     case ModelKind::Spm:
@@ -106,41 +93,74 @@ inline int32_t read_special_id(const io::Metadata& md, std::string_view key, int
       v.add_eos = true, v.add_space_prefix = true;
       break;
   }
-  const auto clamp_default = [&](int32_t id) { return id >= 0 && static_cast<std::size_t>(id) < n ? id : -1; };
-  v.special.bos = detail::read_special_id(md, "tokenizer.ggml.bos_token_id", clamp_default(d.bos), n);
-  v.special.eos = detail::read_special_id(md, "tokenizer.ggml.eos_token_id", clamp_default(d.eos), n);
-  v.special.unk = detail::read_special_id(md, "tokenizer.ggml.unknown_token_id", clamp_default(d.unk), n);
-  v.special.sep = detail::read_special_id(md, "tokenizer.ggml.seperator_token_id", clamp_default(d.sep), n);
-  v.special.sep = detail::read_special_id(md, "tokenizer.ggml.separator_token_id", v.special.sep, n);
-  v.special.pad = detail::read_special_id(md, "tokenizer.ggml.padding_token_id", clamp_default(d.pad), n);
-  v.special.cls = detail::read_special_id(md, "tokenizer.ggml.cls_token_id", clamp_default(d.cls), n);
-  v.special.mask = detail::read_special_id(md, "tokenizer.ggml.mask_token_id", clamp_default(d.mask), n);
-  v.special.eot = detail::read_special_id(md, "tokenizer.ggml.eot_token_id", -1, n);
-  v.special.eom = detail::read_special_id(md, "tokenizer.ggml.eom_token_id", -1, n);
+  const std::size_t n = v.tokens.size();
+  const auto dflt = [&](int32_t id) { return id >= 0 && static_cast<std::size_t>(id) < n ? id : -1; };
+  v.special.bos = read_special_id(md, "tokenizer.ggml.bos_token_id", dflt(d.bos), n);
+  v.special.eos = read_special_id(md, "tokenizer.ggml.eos_token_id", dflt(d.eos), n);
+  v.special.unk = read_special_id(md, "tokenizer.ggml.unknown_token_id", dflt(d.unk), n);
+  v.special.sep = read_special_id(md, "tokenizer.ggml.seperator_token_id", dflt(d.sep), n);  // sic: GGUF's spelling
+  v.special.sep = read_special_id(md, "tokenizer.ggml.separator_token_id", v.special.sep, n);
+  v.special.pad = read_special_id(md, "tokenizer.ggml.padding_token_id", dflt(d.pad), n);
+  v.special.cls = read_special_id(md, "tokenizer.ggml.cls_token_id", dflt(d.cls), n);
+  v.special.mask = read_special_id(md, "tokenizer.ggml.mask_token_id", dflt(d.mask), n);
+  v.special.eot = read_special_id(md, "tokenizer.ggml.eot_token_id", -1, n);
+  v.special.eom = read_special_id(md, "tokenizer.ggml.eom_token_id", -1, n);
+}
 
-  if (v.kind == ModelKind::Bpe) {
-    v.pre = md.get_string("tokenizer.ggml.pre", "default");
-    const PreTokenizerInfo* info = find_pre_tokenizer(v.pre);
-    if (!info)
-      throw TokenizerError(where + "unknown pre-tokenizer '" + v.pre + "' (tokenizer.ggml.pre); supported: " +
-                           supported_pre_tokenizers());
-    v.ignore_merges = info->ignore_merges;
-    v.byte_fallback = false;
-    v.add_bos = info->add_bos;
-    if (!md.contains("tokenizer.ggml.merges"))
-      throw TokenizerError(where + "byte-level BPE vocabulary has no 'tokenizer.ggml.merges'");
-    const auto merges = md.get_string_array("tokenizer.ggml.merges");
-    v.merge_ranks.reserve(merges.size() * 2);
-    for (std::size_t i = 0; i < merges.size(); ++i) {
-      const std::size_t sp = merges[i].find(' ', 1);
-      if (sp == std::string::npos)
-        throw TokenizerError(where + "'tokenizer.ggml.merges' entry " + std::to_string(i) + " ('" + merges[i] +
-                             "') is not two pieces separated by a space");
-      v.merge_ranks.try_emplace(merges[i], static_cast<int32_t>(i));
-    }
-  } else {
-    v.pre = md.get_string("tokenizer.ggml.pre", "default");
+/// Byte-level BPE: the named pre-tokenizer and the ranked merges.
+inline void read_gguf_bpe(const io::Metadata& md, Vocab& v, const std::string& where) {
+  // llama.cpp falls back to "default" only when the key is absent (files older than the key).
+  v.pre = md.get_string("tokenizer.ggml.pre", "default");
+  const PreTokenizerInfo* info = find_pre_tokenizer(v.pre);
+  if (!info)
+    throw TokenizerError(where + "unknown pre-tokenizer '" + v.pre + "' (tokenizer.ggml.pre); supported: " +
+                         supported_pre_tokenizers());
+  v.ignore_merges = info->ignore_merges;
+  v.byte_fallback = false;
+  v.add_bos = info->add_bos;
+  if (!md.contains("tokenizer.ggml.merges"))
+    throw TokenizerError(where + "byte-level BPE vocabulary has no 'tokenizer.ggml.merges'");
+  const auto merges = md.get_string_array("tokenizer.ggml.merges");
+  v.merge_ranks.reserve(merges.size() * 2);
+  for (std::size_t i = 0; i < merges.size(); ++i) {
+    if (merges[i].find(' ', 1) == std::string::npos)
+      throw TokenizerError(where + "'tokenizer.ggml.merges' entry " + std::to_string(i) + " ('" + merges[i] +
+                           "') is not two pieces separated by a space");
+    v.merge_ranks.try_emplace(merges[i], static_cast<int32_t>(i));
   }
+}
+
+/// Phi-3 vocabularies: special tokens swallow the whitespace that follows them (llama.cpp sets the
+/// same attribute by model name).
+inline void apply_gguf_name_attributes(const io::Metadata& md, Vocab& v) {
+  std::string name = md.get_string("general.name", "");
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (name.find("phi-3") == std::string::npos && name.find("phi3") == std::string::npos) return;
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (v.is_special(static_cast<int32_t>(i)) && v.tokens[i] != "<unk>" && v.tokens[i] != "<s>" &&
+        v.tokens[i] != "<|endoftext|>")
+      v.rstrip[i] = 1;
+}
+
+}  // namespace detail
+
+/// Reads the vocabulary stored in GGUF metadata (`tokenizer.ggml.model`, `.pre`, `.tokens`, `.scores`,
+/// `.token_type`, `.merges`, special ids, `add_bos_token`/`add_eos_token`/`add_space_prefix`).
+/// @throws TokenizerError naming an unknown model or pre-tokenizer (and listing the supported ones),
+///         a missing token list, or arrays whose lengths disagree.
+[[nodiscard]] inline Vocab vocab_from_gguf(const io::Metadata& md) {
+  Vocab v;
+  v.source = md.source();
+  const std::string where = md.source().empty() ? std::string() : md.source() + ": ";
+  if (!md.contains("tokenizer.ggml.model"))
+    throw TokenizerError(where + "has no tokenizer (metadata key 'tokenizer.ggml.model' is missing)");
+  v.model_name = md.get_string("tokenizer.ggml.model");
+  v.kind = detail::gguf_model_kind(v.model_name, where);
+  detail::read_gguf_token_arrays(md, v, where);
+  v.index();
+  detail::read_gguf_specials(md, v);
+  if (v.kind == ModelKind::Bpe) detail::read_gguf_bpe(md, v, where);
+  else v.pre = md.get_string("tokenizer.ggml.pre", "default");
   v.add_space_prefix = md.get_bool("tokenizer.ggml.add_space_prefix", v.add_space_prefix);
   v.remove_extra_whitespaces = md.get_bool("tokenizer.ggml.remove_extra_whitespaces", v.remove_extra_whitespaces);
   v.add_bos = md.get_bool("tokenizer.ggml.add_bos_token", v.add_bos);
@@ -155,17 +175,7 @@ inline int32_t read_special_id(const io::Metadata& md, std::string_view key, int
     v.lowercase = true;
     v.clean_spaces = true;
   }
-
-  // Phi-3 vocabularies: added tokens swallow the whitespace that follows them (llama.cpp sets the
-  // same attribute by model name).
-  std::string name = md.get_string("general.name", "");
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (name.find("phi-3") != std::string::npos || name.find("phi3") != std::string::npos) {
-    for (std::size_t i = 0; i < n; ++i)
-      if (v.is_special(static_cast<int32_t>(i)) && v.tokens[i] != "<unk>" && v.tokens[i] != "<s>" &&
-          v.tokens[i] != "<|endoftext|>")
-        v.rstrip[i] = 1;
-  }
+  detail::apply_gguf_name_attributes(md, v);
   v.collect_eog();
   v.validate();
   return v;

@@ -115,6 +115,37 @@ class HfReader {
     }
     v_.source = src_;
     v_.model_name = type;
+    read_model(model, type);
+    read_added_tokens();
+    if (v_.kind == ModelKind::Bpe && v_.byte_fallback)
+      for (std::size_t i = 0; i < v_.tokens.size(); ++i)
+        if (Tokenizer::parse_byte_token(v_.tokens[i]) && v_.types[i] == TokenType::Normal) v_.types[i] = TokenType::Byte;
+    if (model.contains("unk_token") && model["unk_token"].is_string()) {
+      v_.index();
+      const int32_t id = v_.find(model["unk_token"].get<std::string>());
+      if (id >= 0) {
+        v_.special.unk = id;
+        if (v_.types[static_cast<std::size_t>(id)] == TokenType::Normal) v_.types[static_cast<std::size_t>(id)] = TokenType::Unknown;
+      }
+    }
+    if (tj_.contains("normalizer")) read_normalizer(tj_["normalizer"]);
+    if (tj_.contains("pre_tokenizer")) read_pre_tokenizer(tj_["pre_tokenizer"]);
+    if (tj_.contains("decoder") && tj_["decoder"].is_object() && has_type(tj_["decoder"], "ByteLevel")) byte_level_ = true;
+    if (v_.kind == ModelKind::WordPiece) {
+      to_phantom_space();
+      v_.clean_spaces = !(cfg_.is_object() && cfg_.contains("clean_up_tokenization_spaces") &&
+                          cfg_["clean_up_tokenization_spaces"].is_boolean() && !cfg_["clean_up_tokenization_spaces"].get<bool>());
+    }
+    if (v_.kind == ModelKind::Bpe) v_.byte_level = byte_level_;
+    else if (byte_level_) fail("a ByteLevel pre-tokenizer is only supported with a BPE model");
+    v_.index();
+    read_special_ids();
+    v_.collect_eog();
+    if (v_.kind == ModelKind::Bpe) return Tokenizer(std::move(v_), &regexes_);
+    return Tokenizer(std::move(v_));
+  }
+
+  void read_model(const nlohmann::json& model, const std::string& type) {
     if (type == "BPE") {
       v_.kind = ModelKind::Bpe;
       read_vocab_map(model["vocab"]);
@@ -148,33 +179,6 @@ class HfReader {
     } else {
       fail("unknown tokenizer model type '" + type + "'; supported: BPE, WordPiece, Unigram");
     }
-    read_added_tokens();
-    if (v_.kind == ModelKind::Bpe && v_.byte_fallback)
-      for (std::size_t i = 0; i < v_.tokens.size(); ++i)
-        if (Tokenizer::parse_byte_token(v_.tokens[i]) && v_.types[i] == TokenType::Normal) v_.types[i] = TokenType::Byte;
-    if (model.contains("unk_token") && model["unk_token"].is_string()) {
-      v_.index();
-      const int32_t id = v_.find(model["unk_token"].get<std::string>());
-      if (id >= 0) {
-        v_.special.unk = id;
-        if (v_.types[static_cast<std::size_t>(id)] == TokenType::Normal) v_.types[static_cast<std::size_t>(id)] = TokenType::Unknown;
-      }
-    }
-    if (tj_.contains("normalizer")) read_normalizer(tj_["normalizer"]);
-    if (tj_.contains("pre_tokenizer")) read_pre_tokenizer(tj_["pre_tokenizer"]);
-    if (tj_.contains("decoder") && tj_["decoder"].is_object() && has_type(tj_["decoder"], "ByteLevel")) byte_level_ = true;
-    if (v_.kind == ModelKind::WordPiece) {
-      to_phantom_space();
-      v_.clean_spaces = !(cfg_.is_object() && cfg_.contains("clean_up_tokenization_spaces") &&
-                          cfg_["clean_up_tokenization_spaces"].is_boolean() && !cfg_["clean_up_tokenization_spaces"].get<bool>());
-    }
-    if (v_.kind == ModelKind::Bpe) v_.byte_level = byte_level_;
-    else if (byte_level_) fail("a ByteLevel pre-tokenizer is only supported with a BPE model");
-    v_.index();
-    read_special_ids();
-    v_.collect_eog();
-    if (v_.kind == ModelKind::Bpe) return Tokenizer(std::move(v_), &regexes_);
-    return Tokenizer(std::move(v_));
   }
 
   void read_vocab_map(const nlohmann::json& vocab) {

@@ -91,42 +91,7 @@ class Tokenizer {
         prev_special = true;
         continue;
       }
-      switch (v.kind) {
-        case ModelKind::Spm:
-          if (impl_->spnorm) {
-            buf = impl_->spnorm->normalize(f.text, prev_special);
-          } else {
-            buf.clear();
-            if (v.add_space_prefix && prev_special) buf += ' ';
-            buf.append(f.text);
-            if (v.escape_whitespace) buf = escape_spaces(buf);
-          }
-          impl_->spm->encode(buf, out);
-          break;
-        case ModelKind::Bpe:
-          if (v.byte_level) {
-            if (v.byte_level_prefix_space && f.text.front() != ' ') {
-              buf.assign(1, ' ');
-              buf.append(f.text);
-              impl_->bpe->encode(buf, out);
-            } else {
-              impl_->bpe->encode(f.text, out);
-            }
-          } else {  // SentencePiece-style BPE from tokenizer.json: dummy prefix and U+2581 as for SPM
-            buf.clear();
-            if (v.add_space_prefix && prev_special) buf += ' ';
-            buf.append(f.text);
-            if (v.escape_whitespace) buf = escape_spaces(buf);
-            impl_->bpe->encode(buf, out);
-          }
-          break;
-        case ModelKind::WordPiece:
-          impl_->wpm->encode(f.text, out);
-          break;
-        case ModelKind::Unigram:
-          impl_->ugm->encode(f.text, out, prev_special);
-          break;
-      }
+      encode_text(f.text, prev_special, out, buf);
       prev_special = false;
     }
     if (add_eos) out.push_back(eos);
@@ -296,6 +261,48 @@ class Tokenizer {
     Impl(const Impl&) = delete;
     Impl& operator=(const Impl&) = delete;
   };
+
+  // Runs the model's algorithm on one piece of plain text; `prev_special` says whether it starts the
+  // input or follows a special token (where SentencePiece puts its dummy prefix).
+  void encode_text(std::string_view text, bool prev_special, std::vector<int32_t>& out, std::string& buf) const {
+    const Vocab& v = impl_->vocab;
+    switch (v.kind) {
+      case ModelKind::Spm:
+        if (impl_->spnorm) {
+          buf = impl_->spnorm->normalize(text, prev_special);
+        } else {
+          buf.clear();
+          if (v.add_space_prefix && prev_special) buf += ' ';
+          buf.append(text);
+          if (v.escape_whitespace) buf = escape_spaces(buf);
+        }
+        impl_->spm->encode(buf, out);
+        break;
+      case ModelKind::Bpe:
+        if (v.byte_level) {
+          if (v.byte_level_prefix_space && text.front() != ' ') {
+            buf.assign(1, ' ');
+            buf.append(text);
+            impl_->bpe->encode(buf, out);
+          } else {
+            impl_->bpe->encode(text, out);
+          }
+        } else {  // SentencePiece-style BPE from tokenizer.json: dummy prefix and U+2581 as for SPM
+          buf.clear();
+          if (v.add_space_prefix && prev_special) buf += ' ';
+          buf.append(text);
+          if (v.escape_whitespace) buf = escape_spaces(buf);
+          impl_->bpe->encode(buf, out);
+        }
+        break;
+      case ModelKind::WordPiece:
+        impl_->wpm->encode(text, out);
+        break;
+      case ModelKind::Unigram:
+        impl_->ugm->encode(text, out, prev_special);
+        break;
+    }
+  }
 
   void check_id(int32_t id) const {
     if (id < 0 || static_cast<std::size_t>(id) >= impl_->vocab.size())
