@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include <llmforge/io/gguf_writer.hpp>
 #include <llmforge/kernels/quant_reference.hpp>
 #include <llmforge/nn/weight.hpp>
 
@@ -68,6 +69,24 @@ BOOST_AUTO_TEST_CASE(unsupported_target_type_throws) {
   const auto f = io::GgufFile::open(test::reference("models/tiny512-f32.gguf"));
   BOOST_CHECK_THROW((void)nn::load_weight(f, f.require_tensor("blk.0.ffn_down.weight"), nn::WeightLoadOptions{GgmlType::IQ2_XXS}),
                     UnsupportedError);
+}
+
+BOOST_AUTO_TEST_CASE(unsupported_stored_type_names_tensor_and_type) {
+  io::GgufWriter w;
+  w.set("general.architecture", std::string("llama"));
+  w.add_tensor("blk.0.attn_q.weight", Shape{2, 256}, GgmlType::IQ2_XXS, [](std::byte*) {});
+  const auto path = std::filesystem::temp_directory_path() / "llmforge_iq2xxs.gguf";
+  w.write(path);
+  const auto f = io::GgufFile::open(path);
+  try {
+    (void)nn::load_weight(f, f.require_tensor("blk.0.attn_q.weight"));
+    BOOST_FAIL("no exception");
+  } catch (const UnsupportedError& e) {
+    const std::string msg = e.what();
+    BOOST_TEST(msg.find("blk.0.attn_q.weight") != std::string::npos, msg);
+    BOOST_TEST(msg.find("IQ2_XXS") != std::string::npos, msg);
+  }
+  std::filesystem::remove(path);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
