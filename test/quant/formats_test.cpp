@@ -134,3 +134,24 @@ BOOST_AUTO_TEST_CASE(bad_sizes_and_types_throw) {
 BOOST_AUTO_TEST_SUITE_END()
 
 static_assert(Quantizable<Q4_0> && Quantizable<Q4_K> && Quantizable<IQ4_NL> && Quantizable<F16> && Quantizable<Q8_K>);
+
+// llama-quantize --pure of tiny512-f32 (no importance matrix) must come out byte for byte.
+BOOST_AUTO_TEST_CASE(requantizing_tiny512_matches_llama_quantize,
+                     *utf::precondition(test::needs_file(test::reference("models/tiny512-f32.gguf")))) {
+  const auto src = io::GgufFile::open(test::reference("models/tiny512-f32.gguf"));
+  for (const char* variant : {"f16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q6_k", "iq4_nl"}) {
+    const auto ref = io::GgufFile::open(test::reference(std::string("models/tiny512-") + variant + ".gguf"));
+    std::size_t compared = 0;
+    for (const auto& t : ref.tensors()) {
+      if (t.shape.size() != 2) continue;
+      const auto& s = src.require_tensor(t.name);
+      std::vector<unsigned char> mine(t.size);
+      const std::size_t k = t.shape[1], rb = quant::row_bytes(t.ggml_type(), k);
+      for (std::size_t r = 0; r < t.shape[0]; ++r)
+        quant::quantize_row(t.ggml_type(), reinterpret_cast<const float*>(src.data(s)) + r * k, mine.data() + r * rb, k);
+      BOOST_TEST(std::memcmp(mine.data(), ref.data(t), t.size) == 0, variant << " " << t.name << " differs");
+      ++compared;
+    }
+    BOOST_TEST(compared == 30u, variant);
+  }
+}
