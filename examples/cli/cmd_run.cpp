@@ -31,6 +31,7 @@ int cmd_run(const std::vector<std::string>& args) {
       ("seed", po::value(&seed), "random seed (default: fixed, so runs are reproducible)")
       ("threads,t", po::value(&threads)->default_value(0), "threads (default: all cores)")
       ("ctx", po::value(&ctx)->default_value(0), "context size in tokens (default: the model's, at most 4096)")
+      ("quantize", po::value<std::string>(), "quantize float weights while loading (q8_0, q4_0, q4_k, ...)")
       ("no-bos", "do not add the BOS token")
       ("special", "parse special-token text in the prompt");
   po::variables_map vm;
@@ -50,7 +51,13 @@ int cmd_run(const std::vector<std::string>& args) {
   gen_opt.parse_special = vm.count("special") > 0;
 
   const auto path = model_path.empty() ? default_model() : std::filesystem::path(model_path);
-  auto model = load_model(path);
+  LoadOptions load_opt;
+  if (vm.count("quantize")) {
+    const auto& name = vm["quantize"].as<std::string>();
+    load_opt.quantize = parse_ggml_type(name);
+    if (!load_opt.quantize) throw ConfigError("--quantize: unknown type '" + name + "' (e.g. q8_0, q4_0, q4_k, q6_k, f16)");
+  }
+  auto model = load_model(path, load_opt);
   Generator gen(model, {ctx, threads});
   // Like llama.cpp, the prompt is echoed and the continuation streamed after it.
   std::fwrite(prompt.data(), 1, prompt.size(), stdout);

@@ -21,14 +21,16 @@ namespace {
 
 struct Preset {
   const char* name;
-  uint32_t dim, layers, heads, kv_heads, ffn, vocab, context;
+  const char* arch;  ///< "llama" (also used for Qwen2 shapes: same tensors, biases omitted) or "gemma2"
+  uint32_t dim, layers, heads, kv_heads, head_dim, ffn, vocab, context;
   float rope_base, rms_eps;
 };
 
 constexpr Preset kPresets[] = {
-    {"tinyllama-1.1b", 2048, 22, 32, 4, 5632, 32000, 2048, 10000.f, 1e-5f},
-    {"llama-2-7b", 4096, 32, 32, 32, 11008, 32000, 4096, 10000.f, 1e-5f},
-    {"qwen2-0.5b", 896, 24, 14, 2, 4864, 151936, 32768, 1000000.f, 1e-6f},
+    {"tinyllama-1.1b", "llama", 2048, 22, 32, 4, 64, 5632, 32000, 2048, 10000.f, 1e-5f},
+    {"llama-2-7b", "llama", 4096, 32, 32, 32, 128, 11008, 32000, 4096, 10000.f, 1e-5f},
+    {"qwen2-0.5b", "llama", 896, 24, 14, 2, 64, 4864, 151936, 32768, 1000000.f, 1e-6f},
+    {"gemma-2-2b", "gemma2", 2304, 26, 8, 4, 256, 9216, 256000, 8192, 10000.f, 1e-6f},
 };
 
 std::shared_ptr<const io::ArrayValue> array_of(io::ValueType t, std::vector<io::Value> items) {
@@ -94,37 +96,48 @@ int cmd_synth(const std::vector<std::string>& args) {
   po::options_description desc("options");
   std::string arch, preset_name, type, out;
   uint64_t seed = 0;
-  desc.add_options()("arch", po::value(&arch)->default_value("llama"), "architecture (llama)")(
-      "preset", po::value(&preset_name)->required(), "tinyllama-1.1b, llama-2-7b or qwen2-0.5b")(
+  desc.add_options()("arch", po::value(&arch), "architecture (default: the preset's own)")(
+      "preset", po::value(&preset_name)->required(), "tinyllama-1.1b, llama-2-7b, qwen2-0.5b or gemma-2-2b")(
       "type", po::value(&type)->default_value("F16"), "weight type (F16, Q8_0, Q4_0, Q4_K_M, ...)")(
       "output,o", po::value(&out)->required(), "output GGUF file")("seed", po::value(&seed)->default_value(1), "random seed");
   po::variables_map vm;
   if (!parse_options("synth", "--preset NAME --type TYPE -o OUT.gguf [--seed S]", desc, args, vm)) return 0;
-  if (arch != "llama") throw UnsupportedError("synth: architecture '" + arch + "' is not supported (use llama)");
   const Preset* p = nullptr;
   for (const auto& c : kPresets)
     if (preset_name == c.name) p = &c;
-  if (!p) throw ConfigError("synth: unknown preset '" + preset_name + "' (tinyllama-1.1b, llama-2-7b, qwen2-0.5b)");
+  if (!p) throw ConfigError("synth: unknown preset '" + preset_name + "' (tinyllama-1.1b, llama-2-7b, qwen2-0.5b, gemma-2-2b)");
+  if (!arch.empty() && arch != p->arch)
+    throw UnsupportedError("synth: preset '" + preset_name + "' is a " + p->arch + " model; --arch " + arch + " does not fit it");
+  const std::string a = p->arch;
+  const bool gemma2 = a == "gemma2";
   const QuantPlan plan = parse_quant_plan(type);
 
   io::GgufWriter w;
-  w.set("general.architecture", std::string("llama"));
+  w.set("general.architecture", a);
   w.set("general.name", std::string("synthetic ") + p->name);
   if (auto ft = llama_file_type(plan.name)) w.set("general.file_type", *ft);
   w.set("general.quantization_version", uint32_t{2});
-  w.set("llama.context_length", p->context);
-  w.set("llama.embedding_length", p->dim);
-  w.set("llama.block_count", p->layers);
-  w.set("llama.feed_forward_length", p->ffn);
-  w.set("llama.attention.head_count", p->heads);
-  w.set("llama.attention.head_count_kv", p->kv_heads);
-  w.set("llama.rope.dimension_count", p->dim / p->heads);
-  w.set("llama.rope.freq_base", p->rope_base);
-  w.set("llama.attention.layer_norm_rms_epsilon", p->rms_eps);
-  w.set("llama.vocab_size", p->vocab);
+  w.set(a + ".context_length", p->context);
+  w.set(a + ".embedding_length", p->dim);
+  w.set(a + ".block_count", p->layers);
+  w.set(a + ".feed_forward_length", p->ffn);
+  w.set(a + ".attention.head_count", p->heads);
+  w.set(a + ".attention.head_count_kv", p->kv_heads);
+  w.set(a + ".attention.key_length", p->head_dim);
+  w.set(a + ".attention.value_length", p->head_dim);
+  w.set(a + ".rope.dimension_count", p->head_dim);
+  w.set(a + ".rope.freq_base", p->rope_base);
+  w.set(a + ".attention.layer_norm_rms_epsilon", p->rms_eps);
+  w.set(a + ".vocab_size", p->vocab);
+  if (gemma2) {
+    w.set("gemma2.attention.sliding_window", uint32_t{4096});
+    w.set("gemma2.attn_logit_softcapping", 50.0f);
+    w.set("gemma2.final_logit_softcapping", 30.0f);
+  }
   add_vocab(w, p->vocab);
 
-  const std::size_t dim = p->dim, kv_dim = dim / p->heads * p->kv_heads, ffn = p->ffn, vocab = p->vocab;
+  const std::size_t dim = p->dim, q_dim = std::size_t{p->head_dim} * p->heads, kv_dim = std::size_t{p->head_dim} * p->kv_heads,
+                    ffn = p->ffn, vocab = p->vocab;
   uint64_t tensor_seed = seed * 0x9E3779B97F4A7C15ull;
   auto matrix = [&](const std::string& name, std::size_t rows, std::size_t k, GgmlType want, float sigma) {
     const GgmlType t = fit_type(want, k);
@@ -142,17 +155,21 @@ int cmd_synth(const std::vector<std::string>& args) {
   for (uint32_t l = 0; l < p->layers; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     ones(b + "attn_norm.weight", dim);
-    matrix(b + "attn_q.weight", dim, dim, plan.base, s_in);
+    matrix(b + "attn_q.weight", q_dim, dim, plan.base, s_in);
     matrix(b + "attn_k.weight", kv_dim, dim, plan.base, s_in);
     matrix(b + "attn_v.weight", kv_dim, dim, plan.base, s_in);
-    matrix(b + "attn_output.weight", dim, dim, plan.base, s_in);
+    matrix(b + "attn_output.weight", dim, q_dim, plan.base, s_in);
     ones(b + "ffn_norm.weight", dim);
+    if (gemma2) {
+      ones(b + "post_attention_norm.weight", dim);
+      ones(b + "post_ffw_norm.weight", dim);
+    }
     matrix(b + "ffn_gate.weight", ffn, dim, plan.base, s_in);
     matrix(b + "ffn_up.weight", ffn, dim, plan.base, s_in);
     matrix(b + "ffn_down.weight", dim, ffn, plan.base, s_ffn);
   }
   ones("output_norm.weight", dim);
-  matrix("output.weight", vocab, dim, plan.output, s_in);
+  if (!gemma2) matrix("output.weight", vocab, dim, plan.output, s_in);  // Gemma ties the output to token_embd
   w.write(out, [](std::size_t done, std::size_t total, const std::string& name) { progress_bar(done, total, name); });
   std::fprintf(stderr, "wrote %s (%s, %s)\n", out.c_str(), p->name, plan.name.c_str());
   return 0;

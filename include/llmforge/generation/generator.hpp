@@ -107,7 +107,7 @@ class Generator {
 
     const tokenizer::Tokenizer* tok = model_->has_tokenizer() ? &model_->tokenizer() : nullptr;
     std::optional<tokenizer::StreamDecoder> decoder;
-    if (tok) decoder.emplace(*tok);
+    if (tok) decoder.emplace(*tok, prompt);  // the prompt is context: a continuation keeps its leading space
     StopFilter filter(opt.stop, on_text, r.text);
     r.reason = StopReason::MaxTokens;
     for (std::size_t i = 0; i < opt.max_tokens; ++i) {

@@ -40,13 +40,12 @@ class DecoderOnlyModel final : public Model {
   /// Reads the config and binds every tensor of `file` (zero-copy). @throws FormatError / ConfigError.
   DecoderOnlyModel(std::shared_ptr<const io::GgufFile> file, const LoadOptions& opt = {}) : file_(std::move(file)) {
     config_ = Arch::read_config(file_->metadata());
-    const nn::WeightLoader l(*file_, Arch::kTensors);
+    const nn::WeightLoader l(*file_, Arch::kTensors, nn::WeightLoadOptions{opt.quantize});
     const auto* embd = l.find(nn::Role::TokenEmbedding);
     if (!embd || embd->shape.rank() != 2)
       throw FormatError(file_->path() + ": token embedding tensor is missing or not 2-D");
     if (config_.vocab_size == 0) config_.vocab_size = embd->shape[0];
     config_.validate();
-    (void)opt;
     token_embd_ = l.matrix(nn::Role::TokenEmbedding, 0, config_.vocab_size, config_.model_dim);
     pos_embd_ = l.optional_matrix(nn::Role::PositionEmbedding, 0, config_.context_len, config_.model_dim);
     output_norm_ = Arch::OutputNorm::load(l, nn::Role::OutputNorm, 0, config_.model_dim, config_);

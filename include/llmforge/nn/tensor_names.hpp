@@ -66,7 +66,9 @@ template <std::size_t... N>
 /// Looks tensors up by role through a name table, validating presence and shape.
 class WeightLoader {
  public:
-  WeightLoader(const io::GgufFile& file, std::span<const TensorName> table) : file_(file), table_(table) {}
+  /// `options.quantize_to` re-quantizes float matrices while loading (see load_weight).
+  WeightLoader(const io::GgufFile& file, std::span<const TensorName> table, WeightLoadOptions options = {})
+      : file_(file), table_(table), options_(options) {}
 
   [[nodiscard]] const io::GgufFile& file() const noexcept { return file_; }
 
@@ -102,7 +104,7 @@ class WeightLoader {
     const auto* t = find(role, layer);
     if (!t) return std::nullopt;
     check_shape(*t, Shape{rows, cols});
-    return load_weight(file_, *t);
+    return load_weight(file_, *t, options_);
   }
 
   /// A 1-D F32 vector of `n` values (norm weights, biases), converted from F16/BF16 if stored so.
@@ -139,6 +141,7 @@ class WeightLoader {
  private:
   const io::GgufFile& file_;
   std::span<const TensorName> table_;
+  WeightLoadOptions options_;
 };
 
 }  // namespace llmforge::nn
