@@ -15,6 +15,7 @@
 
 #include <hwy/targets.h>
 
+#include <llmforge/backend/bandwidth.hpp>
 #include <llmforge/nn/weight.hpp>
 
 using namespace llmforge;
@@ -36,27 +37,6 @@ double best_seconds(Fn&& fn, double min_total = 0.3) {
   return best;
 }
 
-// Read bandwidth (GB/s) of `pool` streaming a 256 MiB buffer (integer sums, so the compiler
-// vectorizes them and the loop is bound by memory, not by an FMA latency chain); best of 5 passes.
-inline double read_bandwidth_gbs(ThreadPool& pool) {
-  const std::size_t n = std::size_t{32} << 20;  // uint64 words
-  std::vector<uint64_t> a(n, 1);
-  std::vector<uint64_t> sink(pool.size());
-  double best = 0;
-  for (int rep = 0; rep < 5; ++rep) {
-    const auto t0 = std::chrono::steady_clock::now();
-    pool.parallel_for(n, [&](std::size_t b, std::size_t e, std::size_t t) {
-      const uint64_t* p = a.data() + b;
-      uint64_t sum = 0;
-      for (std::size_t i = 0, m = e - b; i < m; ++i) sum += p[i];
-      sink[t] += sum;
-    }, 1 << 16);
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    best = std::max(best, static_cast<double>(n) * 8.0 / s / 1e9);
-  }
-  if (sink[0] == 42) std::fprintf(stderr, " ");  // keep the sums alive
-  return best;
-}
 
 nn::AnyWeight make_weight(GgmlType type, std::size_t rows, std::size_t k, std::mt19937& rng) {
   std::normal_distribution<float> nd(0.f, 1.f);
@@ -83,7 +63,7 @@ int main(int argc, char** argv) {
   const std::string only = argc > 4 ? argv[4] : "all";
   ThreadPool pool(threads);
   std::printf("target %s, %zu threads, W = %zu x %zu\n", kernels::target_name(), pool.size(), rows, k);
-  const double bw = read_bandwidth_gbs(pool);
+  const double bw = measure_read_bandwidth_gbs(pool);
   std::printf("measured read bandwidth: %.1f GB/s\n\n", bw);
   std::printf("%-7s %7s %12s %8s %11s %11s %9s %11s\n", "type", "MB", "tg cold GB/s", "%bw", "tg hot GB/s", "tg vs scal",
               "pp GOP/s", "pp vs scal");
