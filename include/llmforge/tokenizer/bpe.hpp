@@ -96,30 +96,15 @@ class BpeEncoder {
     }
     const ByteUnicode& bu = ByteUnicode::get();
     std::string mapped;
-    // Long texts repeat words: remember each distinct word's ids for the duration of this call
-    // (a per-call cache keeps `encode` thread-safe without locks).
-    const bool use_cache = words.size() > 64;
-    StringMap<std::pair<std::size_t, std::size_t>> cache;  // word -> [begin, end) in `out`
-    for (std::string_view w : words) {
-      if (use_cache) {
-        if (auto it = cache.find(w); it != cache.end()) {
-          for (std::size_t i = it->second.first; i < it->second.second; ++i) {
-            const int32_t id = out[i];
-            out.push_back(id);
-          }
-          continue;
-        }
-      }
-      const std::size_t begin = out.size();
+    encode_pieces_cached(words, out, [&](std::string_view w, std::vector<int32_t>& ids) {
       if (vocab_.byte_level) {
         mapped.clear();
         bu.encode(w, mapped);
-        encode_word(mapped, out);
+        encode_word(mapped, ids);
       } else {
-        encode_word(w, out);
+        encode_word(w, ids);
       }
-      if (use_cache && w.size() <= 64) cache.emplace(std::string(w), std::make_pair(begin, out.size()));
-    }
+    });
   }
 
   /// Appends the ids of one already byte-mapped word.

@@ -69,23 +69,7 @@ class SpmEncoder {
   void encode(std::string_view text, std::vector<int32_t>& out) const {
     if (!split_) return encode_chunk(text, out);
     const auto chunks = split_before_spaces(text);
-    // Per-call cache of repeated words (see BpeEncoder::encode).
-    const bool use_cache = chunks.size() > 64;
-    StringMap<std::pair<std::size_t, std::size_t>> cache;
-    for (std::string_view chunk : chunks) {
-      if (use_cache) {
-        if (auto it = cache.find(chunk); it != cache.end()) {
-          for (std::size_t i = it->second.first; i < it->second.second; ++i) {
-            const int32_t id = out[i];
-            out.push_back(id);
-          }
-          continue;
-        }
-      }
-      const std::size_t begin = out.size();
-      encode_chunk(chunk, out);
-      if (use_cache && chunk.size() <= 64) cache.emplace(std::string(chunk), std::make_pair(begin, out.size()));
-    }
+    encode_pieces_cached(chunks, out, [this](std::string_view chunk, std::vector<int32_t>& ids) { encode_chunk(chunk, ids); });
   }
 
  private:

@@ -43,6 +43,29 @@ struct StringHash {
 template <class V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
+/// Encodes each piece with `encode_piece(piece, out)`, appending to `out`. Long texts repeat words, so
+/// with more than 64 pieces the ids of each distinct short piece are remembered for this call only
+/// (a per-call cache keeps `encode` thread-safe without locks) and copied on a repeat.
+template <class Pieces, class EncodePiece>
+void encode_pieces_cached(const Pieces& pieces, std::vector<int32_t>& out, EncodePiece&& encode_piece) {
+  const bool use_cache = pieces.size() > 64;
+  StringMap<std::pair<std::size_t, std::size_t>> cache;  // piece -> [begin, end) in `out`
+  for (std::string_view piece : pieces) {
+    if (use_cache) {
+      if (auto it = cache.find(piece); it != cache.end()) {
+        for (std::size_t i = it->second.first; i < it->second.second; ++i) {
+          const int32_t id = out[i];
+          out.push_back(id);
+        }
+        continue;
+      }
+    }
+    const std::size_t begin = out.size();
+    encode_piece(piece, out);
+    if (use_cache && piece.size() <= 64) cache.emplace(std::string(piece), std::make_pair(begin, out.size()));
+  }
+}
+
 /// Name of a tokenizer algorithm ("SPM", "BPE", "WordPiece", "Unigram").
 [[nodiscard]] constexpr std::string_view model_kind_name(ModelKind k) noexcept {
   switch (k) {
