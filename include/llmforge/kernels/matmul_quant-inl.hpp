@@ -14,6 +14,7 @@
 #include <hwy/highway.h>
 
 #include <llmforge/core/half.hpp>
+#include <llmforge/kernels/matmul_quant_avx2-inl.hpp>
 #include <llmforge/kernels/quant_dispatch.hpp>
 #include <llmforge/quant/iq4_nl.hpp>
 #include <llmforge/quant/k_quants.hpp>
@@ -374,157 +375,15 @@ LLMFORGE_QK_VNNI_ATTR HWY_NOINLINE float qk_dot_row(const uint8_t* u, const floa
   return r + qk_offset_term(wm, s, k / 16);
 }
 #elif HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
-// AVX2 (also AVX3 without VNNI): u8 x i8 pairs with maddubs (exact while u <= 127: |pair| <= 32258),
-// pairs of pairs with madd, so 32-bit lane l holds the 4 products of group l / 4 and is scaled by
-// ws4 * d4 lane for lane. Levels above 127 (Q8_0, IQ4_NL: `wide`) are re-centred to signed int8 and
-// multiplied with the sign trick; their offset term (-128 * scale) is then already included.
+// AVX2 (also AVX3 without VNNI): llama.cpp's order, from matmul_quant_avx2-inl.hpp (qa_matmul).
 #define LLMFORGE_QK_AVX2 1
-HWY_INLINE __m256 qk_group_products(const uint8_t* u, const int8_t* q, bool wide) {
-  const __m256i ones = _mm256_set1_epi16(1);
-  __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(u));
-  __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
-  if (wide) {
-    const __m256i w = _mm256_xor_si256(a, _mm256_set1_epi8(static_cast<char>(0x80)));
-    a = _mm256_sign_epi8(w, w);
-    b = _mm256_sign_epi8(b, w);
-  }
-  return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(a, b), ones));
-}
-
-HWY_INLINE float qk_hsum(__m256 v) {
-  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
-}
-
-// One decoded row against up to 4 activation rows (the row's levels and scales are loaded once).
-HWY_INLINE void qk_dot_row_tokens(const uint8_t* u, const float* ws4, const float* wm, const int8_t* q,
-                                  const float* d4, const float* s, std::size_t k, std::size_t nt, bool wide,
-                                  float* out) {
-  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-  for (std::size_t i = 0; i < k; i += 32) {
-    const __m256 sw = _mm256_loadu_ps(ws4 + i / 4);
-    for (std::size_t t = 0; t < nt; ++t) {
-      const __m256 p = qk_group_products(u + i, q + t * k + i, wide);
-      acc[t] = _mm256_fmadd_ps(p, _mm256_mul_ps(sw, _mm256_loadu_ps(d4 + t * (k / 4) + i / 4)), acc[t]);
-    }
-  }
-  for (std::size_t t = 0; t < nt; ++t)
-    out[t] = qk_hsum(acc[t]) + (wide ? 0.f : qk_offset_term(wm, s + t * (k / 16), k / 16));
-}
-
-// Fused matrix-vector paths (n = 1) for the 32-value formats: the weight block is expanded to signed
-// int8 in registers (no decode buffer) and multiplied with the sign trick, in llama.cpp's order.
-HWY_INLINE __m256 qk_signed_products(__m256i w, __m256i x) {
-  const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
-  return _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
-}
-HWY_INLINE __m256i qk_nibbles32(const uint8_t* qs) {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m256i both = _mm256_insertf128_si256(_mm256_castsi128_si256(v), _mm_srli_epi16(v, 4), 1);
-  return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
-}
-HWY_INLINE bool qk_fused_row(GgmlType type, const uint8_t* row, const int8_t* q, const float* d4, const float* s,
-                             std::size_t k, float* out) {
-  __m256 acc = _mm256_setzero_ps();
-  const std::size_t nb = k / 32;
-  if (type == GgmlType::Q4_0) {
-    const auto* b = reinterpret_cast<const BlockQ4_0*>(row);
-    for (std::size_t i = 0; i < nb; ++i) {
-      const __m256i w = _mm256_sub_epi8(qk_nibbles32(b[i].qs), _mm256_set1_epi8(8));
-      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32 * i));
-      acc = _mm256_fmadd_ps(_mm256_set1_ps(qk_h2f(b[i].d) * d4[8 * i]), qk_signed_products(w, x), acc);
-    }
-  } else if (type == GgmlType::Q8_0) {
-    const auto* b = reinterpret_cast<const BlockQ8_0*>(row);
-    for (std::size_t i = 0; i < nb; ++i) {
-      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs));
-      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32 * i));
-      acc = _mm256_fmadd_ps(_mm256_set1_ps(qk_h2f(b[i].d) * d4[8 * i]), qk_signed_products(w, x), acc);
-    }
-  } else if (type == GgmlType::IQ4_NL) {
-    const auto* b = reinterpret_cast<const BlockIQ4_NL*>(row);
-    const __m128i lut128 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues));
-    const __m256i lut = _mm256_insertf128_si256(_mm256_castsi128_si256(lut128), lut128, 1);
-    for (std::size_t i = 0; i < nb; ++i) {
-      const __m256i w = _mm256_shuffle_epi8(lut, qk_nibbles32(b[i].qs));
-      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32 * i));
-      acc = _mm256_fmadd_ps(_mm256_set1_ps(qk_h2f(b[i].d) * d4[8 * i]), qk_signed_products(w, x), acc);
-    }
-  } else if (type == GgmlType::Q4_K) {
-    // Per super-block: integer sums scaled by the 6-bit group scales in int32, then one float FMA;
-    // the group minimums use the activation group sums.
-    const auto* b = reinterpret_cast<const BlockQ4_K*>(row);
-    float mins = 0;
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    for (std::size_t i = 0; i < k / 256; ++i) {
-      uint8_t sc[8], mn[8];
-      for (int j = 0; j < 8; ++j) quant_detail::scale_min_k4(j, b[i].scales, sc[j], mn[j]);
-      const int8_t* x = q + 256 * i;
-      __m256i sumi = _mm256_setzero_si256();
-      for (int j = 0; j < 4; ++j) {
-        const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs + 32 * j));
-        const __m256i lo = _mm256_and_si256(bits, m4), hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
-        const __m256i xl = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 64 * j));
-        const __m256i xh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 64 * j + 32));
-        const __m256i pl = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_set1_epi16(sc[2 * j]));
-        const __m256i ph = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, xh), _mm256_set1_epi16(sc[2 * j + 1]));
-        sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(pl, ph));
-      }
-      acc = _mm256_fmadd_ps(_mm256_set1_ps(qk_h2f(b[i].d) * d4[64 * i]), _mm256_cvtepi32_ps(sumi), acc);
-      const float* sg = s + 16 * i;
-      float ms = 0;
-      for (int j = 0; j < 8; ++j) ms += static_cast<float>(mn[j]) * (sg[2 * j] + sg[2 * j + 1]);
-      mins -= qk_h2f(b[i].dmin) * ms;
-    }
-    *out = qk_hsum(acc) + mins;
-    return true;
-  } else if (type == GgmlType::Q6_K) {
-    const auto* b = reinterpret_cast<const BlockQ6_K*>(row);
-    float offs = 0;
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30);
-    for (std::size_t i = 0; i < k / 256; ++i) {
-      const int8_t* x = q + 256 * i;
-      const int8_t* sc = b[i].scales;
-      __m256i sumi = _mm256_setzero_si256();
-      for (int h = 0; h < 2; ++h) {
-        const uint8_t* ql = b[i].ql + 64 * h;
-        const __m256i A = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
-        const __m256i B = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
-        const __m256i H = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qh + 32 * h));
-        const __m256i u[4] = {
-            _mm256_or_si256(_mm256_and_si256(A, m4), _mm256_and_si256(_mm256_slli_epi16(H, 4), m2)),
-            _mm256_or_si256(_mm256_and_si256(B, m4), _mm256_and_si256(_mm256_slli_epi16(H, 2), m2)),
-            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(A, 4), m4), _mm256_and_si256(H, m2)),
-            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(B, 4), m4), _mm256_and_si256(_mm256_srli_epi16(H, 2), m2))};
-        for (int j = 0; j < 4; ++j) {
-          const int g = 8 * h + 2 * j;
-          const __m256i xs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 128 * h + 32 * j));
-          const __m256i scv = _mm256_insertf128_si256(_mm256_castsi128_si256(_mm_set1_epi16(sc[g])), _mm_set1_epi16(sc[g + 1]), 1);
-          sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(u[j], xs), scv));
-        }
-      }
-      const float d = qk_h2f(b[i].d);
-      acc = _mm256_fmadd_ps(_mm256_set1_ps(d * d4[64 * i]), _mm256_cvtepi32_ps(sumi), acc);
-      const float* sg = s + 16 * i;
-      float os = 0;
-      for (int g = 0; g < 16; ++g) os += static_cast<float>(sc[g]) * sg[g];
-      offs -= 32 * d * os;
-    }
-    *out = qk_hsum(acc) + offs;
-    return true;
-  } else {
-    return false;
-  }
-  *out = qk_hsum(acc);
-  return true;
-}
-#elif HWY_TARGET == HWY_SCALAR
+#endif
+#if HWY_TARGET == HWY_SCALAR || defined(LLMFORGE_QK_AVX2)  // AVX2: only a fallback, qa_matmul takes every type
 HWY_INLINE float qk_dot_row(const uint8_t* u, const float* ws4, const float* wm, const int8_t* q, const float* d4,
                             const float* s, std::size_t k) {
   return qk_dot_groups_scalar(u, ws4, q, d4, 0, k / 16) + qk_offset_term(wm, s, k / 16);
 }
-#else
+#elif !defined(LLMFORGE_QK_VNNI)
 // Portable widening path: u8 and i8 promoted to i16, pairwise multiply-add to i32, one group of 16
 // values at a time; the group's int32 sum is scaled in f32.
 HWY_INLINE float qk_dot_row(const uint8_t* u, const float* ws4, const float* wm, const int8_t* q, const float* d4,
@@ -550,20 +409,17 @@ HWY_INLINE float qk_dot_row(const uint8_t* u, const float* ws4, const float* wm,
 #endif
 
 // Decodes each row once into `scratch` and multiplies it with every activation row; rows are taken
-// in pairs of tiles so that a tile of decoded rows stays in L1 while the activations stream.
-void MatMulQuant(GgmlType type, const uint8_t* w, std::size_t row_bytes, const int8_t* q,
-                                         const float* d4, const float* s, std::size_t k, std::size_t n, float* y,
-                                         std::size_t ys, std::size_t r0, std::size_t r1, uint8_t* scratch) {
+// in tiles so that the decoded rows stay in L1 while the activations stream. AVX2 multiplies the
+// blocks in registers instead, in llama.cpp's order (matmul_quant_avx2-inl.hpp).
+void MatMulQuant(GgmlType type, const uint8_t* w, std::size_t row_bytes, const int8_t* q, const float* d4,
+                 const float* s, std::size_t k, std::size_t n, float* y, std::size_t ys, std::size_t r0,
+                 std::size_t r1, uint8_t* scratch) {
+#ifdef LLMFORGE_QK_AVX2
+  if (qa_matmul(type, w, row_bytes, QaAct{q, d4, s, k}, n, y, ys, r0, r1)) return;
+#endif
   // scratch layout per decoded row: u[k] | ws4[k/4] floats | wm[k/16] floats
   const std::size_t per_row = k + k + k / 4;
   constexpr std::size_t kTile = 4;
-#ifdef LLMFORGE_QK_AVX2
-  if (n == 1 && (type == GgmlType::Q4_0 || type == GgmlType::Q8_0 || type == GgmlType::IQ4_NL ||
-                 type == GgmlType::Q4_K || type == GgmlType::Q6_K)) {
-    for (std::size_t r = r0; r < r1; ++r) qk_fused_row(type, w + r * row_bytes, q, d4, s, k, y + r);
-    return;
-  }
-#endif
   for (std::size_t rb = r0; rb < r1; rb += kTile) {
     const std::size_t nr = r1 - rb < kTile ? r1 - rb : kTile;
     for (std::size_t j = 0; j < nr; ++j) {
@@ -571,19 +427,6 @@ void MatMulQuant(GgmlType type, const uint8_t* w, std::size_t row_bytes, const i
       qk_decode(type, w + (rb + j) * row_bytes, k, base, reinterpret_cast<float*>(base + k),
                 reinterpret_cast<float*>(base + 2 * k));
     }
-#ifdef LLMFORGE_QK_AVX2
-    const bool wide = type == GgmlType::Q8_0 || type == GgmlType::IQ4_NL;
-    float out[4];
-    for (std::size_t t0 = 0; t0 < n; t0 += 4) {
-      const std::size_t nt = n - t0 < 4 ? n - t0 : 4;
-      for (std::size_t j = 0; j < nr; ++j) {
-        const uint8_t* base = scratch + j * per_row;
-        qk_dot_row_tokens(base, reinterpret_cast<const float*>(base + k), reinterpret_cast<const float*>(base + 2 * k),
-                          q + t0 * k, d4 + t0 * (k / 4), s + t0 * (k / 16), k, nt, wide, out);
-        for (std::size_t t = 0; t < nt; ++t) y[(t0 + t) * ys + rb + j] = out[t];
-      }
-    }
-#else
     for (std::size_t t = 0; t < n; ++t)
       for (std::size_t j = 0; j < nr; ++j) {
         const uint8_t* base = scratch + j * per_row;
@@ -591,7 +434,6 @@ void MatMulQuant(GgmlType type, const uint8_t* w, std::size_t row_bytes, const i
                                         reinterpret_cast<const float*>(base + 2 * k), q + t * k, d4 + t * k / 4,
                                         s + t * k / 16, k);
       }
-#endif
   }
 }
 
