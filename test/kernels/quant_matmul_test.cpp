@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Quantized-weight matmul kernels on every compiled SIMD target: against llama.cpp's dot vectors and
 // against the scalar double-precision reference on random matrices (several token counts, tails).
+// On the AVX2-class targets the results must equal llama.cpp's bit for bit: its vec_dot for single
+// tokens, and for prompts (n >= 2) tinyBLAS's order for Q4_0/Q5_0/Q8_0/IQ4_NL, vec_dot's for the rest.
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -11,6 +14,7 @@
 #include <llmforge/io/gguf_reader.hpp>
 #include <llmforge/kernels/quant_act.hpp>
 #include <llmforge/kernels/quant_reference.hpp>
+#include <llmforge/quant/iq4_nl.hpp>
 
 #include "common/test_data.hpp"
 
@@ -37,6 +41,48 @@ void for_each_target(Body&& body) {
 const GgmlType kQuantTypes[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
                                 GgmlType::Q8_0, GgmlType::IQ4_NL, GgmlType::Q2_K, GgmlType::Q3_K,
                                 GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
+
+// Runs `body()` on each runnable target whose kernels follow llama.cpp's AVX2 arithmetic exactly.
+template <class Body>
+int for_each_llama_exact_target(Body&& body) {
+  const int64_t targets = kernels::runnable_targets();
+  int ran = 0;
+  for (int64_t bit = 1; bit != 0 && bit <= targets; bit <<= 1) {
+    const std::string name = (targets & bit) ? kernels::target_bit_name(bit) : "";
+    if (name != "AVX2" && name != "AVX3" && name != "AVX3_ZEN4" && name != "AVX3_SPR") continue;
+    kernels::set_targets_for_test(bit);
+    BOOST_TEST_CONTEXT("target " << name) { body(); }
+    ++ran;
+  }
+  kernels::set_targets_for_test(0);
+  return ran;
+}
+
+// Token t of a multi-row activation view.
+kernels::QuantActView token_view(const kernels::QuantActView& v, std::size_t t) {
+  return {v.q + t * v.k, v.d4 + t * (v.k / 4), v.s + t * (v.k / 16), v.k};
+}
+
+// llamafile tinyBLAS_Q0_AVX for one IQ4_NL row and one Q8_0 row: per block, lane l (values 4l..4l+3)
+// is fused into an 8-lane accumulator with scale dA * dB, then summed as hsum_float_8 does.
+float tinyblas_iq4_nl(const unsigned char* row, const kernels::QuantActView& x) {
+  float acc[8] = {};
+  for (std::size_t i = 0; i < x.k / 32; ++i) {
+    BlockIQ4_NL b;
+    std::memcpy(&b, row + i * sizeof(BlockIQ4_NL), sizeof b);
+    const float sc = f16_to_f32(b.d) * x.d4[8 * i];
+    for (int l = 0; l < 8; ++l) {
+      int sum = 0;
+      for (int j = 4 * l; j < 4 * l + 4; ++j) {
+        const int idx = j < 16 ? b.qs[j] & 0xF : b.qs[j - 16] >> 4;
+        sum += kIq4nlValues[idx] * x.q[32 * i + j];
+      }
+      acc[l] = std::fma(sc, static_cast<float>(sum), acc[l]);
+    }
+  }
+  const float h[4] = {acc[4] + acc[0], acc[5] + acc[1], acc[6] + acc[2], acc[7] + acc[3]};
+  return (h[0] + h[2]) + (h[1] + h[3]);
+}
 
 std::string vec_file(GgmlType t) {
   std::string n(ggml_type_info(t).name);
@@ -71,6 +117,62 @@ BOOST_AUTO_TEST_CASE(reproduces_llama_dot_vectors,
                      ggml_type_info(type).name << " dot" << sfx << "[" << r << "] = " << y[r] << ", llama.cpp "
                                                << want[r] << ", tolerance " << 1e-5 * mag);
           BOOST_TEST(std::fabs(ref - want[r]) <= 1e-5 * mag + 1e-30, "reference disagrees with llama.cpp");
+        }
+      });
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(equals_llama_dot_vectors_bitwise_on_avx2,
+                     *utf::precondition(test::needs_file(test::reference("quant-vectors/dq_q4_0.gguf")))) {
+  int ran = 0;
+  for (GgmlType type : kQuantTypes) {
+    const auto f = io::GgufFile::open(test::reference(vec_file(type)));
+    const auto& aq = f.require_tensor("a_q");
+    kernels::QuantActivations act;
+    act.from_blocks(aq.ggml_type(), f.data(aq), 1, 512);
+    for (const std::string sfx : {"", "s"}) {
+      const auto& qi = f.require_tensor("q" + sfx);
+      const float* want = reinterpret_cast<const float*>(f.data(f.require_tensor("dot" + sfx)));
+      const std::size_t rb = quant::row_bytes(type, 512);
+      ran = for_each_llama_exact_target([&] {
+        float y[4];
+        kernels::matmul_quant(type, f.data(qi), rb, act.view(), 1, y, 4, 0, 4);
+        for (int r = 0; r < 4; ++r)
+          BOOST_TEST(y[r] == want[r], ggml_type_info(type).name << " dot" << sfx << "[" << r << "] = " << y[r]
+                                                                << ", llama.cpp " << want[r]);
+      });
+    }
+  }
+  if (ran == 0) BOOST_TEST_MESSAGE("no AVX2-class target runnable here; bitwise check skipped");
+}
+
+BOOST_AUTO_TEST_CASE(batched_tokens_keep_llama_order_on_avx2) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  for (GgmlType type : kQuantTypes) {
+    const std::size_t bs = ggml_type_info(type).block_size;
+    for (const std::size_t k : {bs == 256 ? std::size_t{256} : std::size_t{96}, std::size_t{768}}) {
+      const std::size_t rows = 7, n = 7, rb = quant::row_bytes(type, k);
+      std::vector<float> wf(rows * k), x(n * k);
+      for (auto& v : wf) v = nd(rng);
+      for (auto& v : x) v = nd(rng) * 3.f;
+      std::vector<unsigned char> w(rows * rb);
+      for (std::size_t r = 0; r < rows; ++r) quant::quantize_row(type, wf.data() + r * k, w.data() + r * rb, k);
+      kernels::QuantActivations act;
+      act.quantize(kernels::activation_type(type), x.data(), k, n, k);
+      for_each_llama_exact_target([&] {
+        std::vector<float> batched(n * rows), single(rows);
+        kernels::matmul_quant(type, w.data(), rb, act.view(), n, batched.data(), rows, 0, rows);
+        for (std::size_t t = 0; t < n; ++t) {
+          const auto xt = token_view(act.view(), t);
+          kernels::matmul_quant(type, w.data(), rb, xt, 1, single.data(), rows, 0, rows);
+          for (std::size_t r = 0; r < rows; ++r) {
+            // tinyBLAS equals vec_dot's order except for IQ4_NL (vec_dot alternates two accumulators).
+            const float want = type == GgmlType::IQ4_NL ? tinyblas_iq4_nl(w.data() + r * rb, xt) : single[r];
+            BOOST_TEST(batched[t * rows + r] == want, ggml_type_info(type).name << " k=" << k << " token " << t
+                                                                                << " row " << r);
+          }
         }
       });
     }
