@@ -66,4 +66,19 @@ BOOST_AUTO_TEST_CASE(jobs_after_workers_slept) {
   }
 }
 
+// Regression: back-to-back jobs whose chunk counts alternate between small and large. The chunk
+// count used to be read separately from the job tag, so a worker could claim a chunk past the end of
+// the finished job, run it as part of the next one and count it twice (the caller then waited forever).
+BOOST_AUTO_TEST_CASE(alternating_chunk_counts_run_each_chunk_once) {
+  llmforge::ThreadPool pool(2);
+  for (int round = 0; round < 20000; ++round) {
+    const std::size_t n = round % 2 ? 8 : 2;  // 8 chunks, then 2 chunks (grain 1)
+    std::vector<std::atomic<int>> hits(n);
+    pool.parallel_for(n, [&](std::size_t b, std::size_t e, std::size_t) {
+      for (std::size_t i = b; i < e; ++i) hits[i].fetch_add(1, std::memory_order_relaxed);
+    });
+    for (std::size_t i = 0; i < n; ++i) BOOST_TEST_REQUIRE(hits[i].load() == 1, "round " << round << " index " << i);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -66,16 +66,26 @@ class ThreadPool {
 
  private:
   static constexpr std::size_t kChunksPerThread = 4;
+  static_assert(1024 * kChunksPerThread < (std::size_t{1} << 20), "chunk counts must fit the claim word");
   static constexpr int kSpinIterations = 20000;
+
+  // The claim word packs everything a worker needs to claim a chunk, so a claim can never pair one
+  // job's tag with another job's chunk count: generation (24 bits) | chunk count (20) | next chunk (20).
+  static constexpr unsigned kChunkBits = 20;
+  static constexpr uint64_t kChunkMask = (uint64_t{1} << kChunkBits) - 1;
+  static constexpr uint64_t kGenMask = (uint64_t{1} << 24) - 1;
+  static uint64_t word_gen(uint64_t v) { return v >> (2 * kChunkBits); }
+  static uint64_t word_total(uint64_t v) { return (v >> kChunkBits) & kChunkMask; }
+  static uint64_t word_next(uint64_t v) { return v & kChunkMask; }
 
   template <class Task>
   void run(std::size_t chunks, Task& task) {
     job_ = [&task](std::size_t c, std::size_t thread) { task(c, thread); };
-    chunks_.store(chunks, std::memory_order_relaxed);
     error_ = nullptr;
     done_.store(0, std::memory_order_relaxed);
-    const uint64_t gen = ++generation_ & 0xFFFFFFFFu;  // 32-bit job tag, wraps
-    claim_.store(gen << 32, std::memory_order_release);  // publishes job_, chunks_ with the new generation
+    const uint64_t gen = ++generation_ & kGenMask;  // 24-bit job tag, wraps
+    // Publishes job_ and the reset counter together with the new generation.
+    claim_.store((gen << (2 * kChunkBits)) | (static_cast<uint64_t>(chunks) << kChunkBits), std::memory_order_release);
     {
       std::lock_guard lock(mu_);
       published_ = gen;
@@ -88,17 +98,17 @@ class ThreadPool {
     if (error_) std::rethrow_exception(error_);
   }
 
-  // Claims and runs chunks of job `gen` until none is left or the job is over.
+  // Claims and runs chunks of job `gen` until none is left or the job is over. A successful claim
+  // means the job is still running (its chunk is not done), so job_ is still that job's.
   void work_on(uint64_t gen, std::size_t thread) {
     for (;;) {
       uint64_t v = claim_.load(std::memory_order_acquire);
-      std::size_t c = 0;
       for (;;) {
-        if ((v >> 32) != gen) return;  // a later job: nothing of ours is left
-        c = static_cast<std::size_t>(v & 0xFFFFFFFFu);
-        if (c >= chunks_.load(std::memory_order_relaxed)) return;
+        if (word_gen(v) != gen) return;  // a later job: nothing of ours is left
+        if (word_next(v) >= word_total(v)) return;
         if (claim_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire)) break;
       }
+      const auto c = static_cast<std::size_t>(word_next(v));
       try {
         job_(c, thread);
       } catch (...) {
@@ -115,7 +125,7 @@ class ThreadPool {
       // Spin briefly on the claim word before sleeping: decode issues jobs back to back.
       uint64_t gen = 0;
       for (int spins = 0; spins < kSpinIterations; ++spins) {
-        gen = claim_.load(std::memory_order_acquire) >> 32;
+        gen = word_gen(claim_.load(std::memory_order_acquire));
         if (gen != seen) break;
       }
       if (gen == seen) {
@@ -133,12 +143,11 @@ class ThreadPool {
   std::mutex mu_;
   std::condition_variable cv_;
   uint64_t generation_ = 0;  // caller-side job counter
-  uint64_t published_ = 0;   // 32-bit tag of the last job, announced under mu_ (for sleeping workers)
+  uint64_t published_ = 0;   // tag of the last job, announced under mu_ (for sleeping workers)
   bool stop_ = false;
-  std::atomic<uint64_t> claim_{0};  // (generation << 32) | next unclaimed chunk
+  std::atomic<uint64_t> claim_{0};  // generation | chunk count | next unclaimed chunk (see word_*)
   std::atomic<std::size_t> done_{0};
   std::function<void(std::size_t, std::size_t)> job_;
-  std::atomic<std::size_t> chunks_{0};
   std::mutex err_mu_;
   std::exception_ptr error_;
 };
