@@ -10,20 +10,13 @@
 #include <llmforge/core/half.hpp>
 #include <llmforge/kernels/dispatch.hpp>
 
+#include "common/targets.hpp"
+
 namespace k = llmforge::kernels;
 
 namespace {
 
-template <class Fn>
-void for_each_target(Fn&& fn) {
-  const int64_t targets = k::runnable_targets();
-  for (int64_t bit = 1; bit != 0 && bit <= targets; bit <<= 1) {
-    if (!(targets & bit)) continue;
-    k::set_targets_for_test(bit);
-    BOOST_TEST_CONTEXT("target " << k::target_bit_name(bit)) { fn(); }
-  }
-  k::set_targets_for_test(0);
-}
+using llmforge::test::for_each_target;
 
 std::vector<float> random_vec(std::size_t n, unsigned seed, float scale = 1.0f) {
   std::mt19937 rng(seed);

@@ -3,4 +3,5 @@
 // (No include guard on purpose: each -inl file carries its own per-target toggle guard.)
 #include <llmforge/kernels/matmul-inl.hpp>
 #include <llmforge/kernels/matmul_quant-inl.hpp>
+#include <llmforge/kernels/nn_ops-inl.hpp>
 #include <llmforge/kernels/tensor_ops-inl.hpp>

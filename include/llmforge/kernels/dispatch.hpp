@@ -50,6 +50,31 @@ void convert_f16_to_f32(const f16* src, float* dst, std::size_t n);
 /// Widens `n` BF16 values to f32.
 void convert_bf16_to_f32(const bf16* src, float* dst, std::size_t n);
 
+// ---- transformer kernels (kernels/nn_ops-inl.hpp; scalar references in kernels/nn_reference.hpp) ----
+// They follow llama.cpp's CPU operation order so that activations round identically before they are
+// quantized; see nn_reference.hpp for the exact order of each.
+
+/// Whether the selected target has fused multiply-add (then these kernels equal their scalar
+/// references in kernels/nn_reference.hpp bit for bit; otherwise within a few ulp).
+bool target_has_fma();
+/// `out = (x * (1 / sqrt(mean(x^2) + eps))) * w` over one row of `n` (`w` may be null; `out` may be `x`).
+void rms_norm_f32(const float* x, const float* w, float* out, std::size_t n, float eps);
+/// `out[i] = silu(g[i]) * u[i]` over one row of `n` (`u` may be null: plain SiLU; `out` may alias).
+void silu_mul_f32(const float* g, const float* u, float* out, std::size_t n);
+/// Softmax of `n` scores into `p` (may alias `s`); masked positions hold -inf.
+void softmax_f32(const float* s, float* p, std::size_t n);
+/// Attention scores `out[j] = dot(q, k_j) * scale` for `n` keys `k + j * k_stride` of `hd` floats.
+void attn_scores_f32(const float* q, const float* k, std::size_t k_stride, std::size_t hd, std::size_t n, float scale,
+                     float* out);
+/// Attention output `out[d] = sum_j p[j] * v[j * v_stride + d]` (`d < width`), summed in 16 position
+/// lanes (`lanes == 16`, batched prompts) or in the single-token order (`lanes == 64`); `scratch`
+/// holds `lanes * width` floats.
+void attn_values_f32(const float* p, const float* v, std::size_t v_stride, std::size_t n, std::size_t width,
+                     std::size_t lanes, float* scratch, float* out);
+/// Rotates `heads` heads of `head_dim` floats by the cos/sin pairs `cs` over the first `rot`
+/// dimensions; pairs (2i, 2i+1), or (i, i + rot/2) when `neox`.
+void rope_f32(float* x, std::size_t heads, std::size_t head_dim, std::size_t rot, const float* cs, bool neox);
+
 // ---- tensor library kernels (kernels/tensor_ops-inl.hpp) ----
 
 /// Storage type of a GEMM operand.

@@ -49,6 +49,13 @@ HWY_EXPORT(BinaryF32);
 HWY_EXPORT(UnaryF32);
 HWY_EXPORT(MaxF32);
 HWY_EXPORT(ExpShiftSumF32);
+HWY_EXPORT(RmsNormF32);
+HWY_EXPORT(SiluMulF32);
+HWY_EXPORT(SoftmaxF32);
+HWY_EXPORT(AttnScoresF32);
+HWY_EXPORT(AttnValuesF32);
+HWY_EXPORT(RopeF32);
+HWY_EXPORT(NativeFma);
 
 const char* target_name() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
 int64_t compiled_targets() { return HWY_TARGETS; }
@@ -89,6 +96,22 @@ void binary_f32(BinaryOp op, const float* a, std::size_t sa, const float* b, std
 }
 void unary_f32(UnaryOp op, const float* x, float* out, std::size_t n) { HWY_DYNAMIC_DISPATCH(UnaryF32)(op, x, out, n); }
 float max_f32(const float* x, std::size_t n) { return HWY_DYNAMIC_DISPATCH(MaxF32)(x, n); }
+bool target_has_fma() { return HWY_DYNAMIC_DISPATCH(NativeFma)(); }
+void rms_norm_f32(const float* x, const float* w, float* out, std::size_t n, float eps) {
+  HWY_DYNAMIC_DISPATCH(RmsNormF32)(x, w, out, n, eps);
+}
+void silu_mul_f32(const float* g, const float* u, float* out, std::size_t n) { HWY_DYNAMIC_DISPATCH(SiluMulF32)(g, u, out, n); }
+void softmax_f32(const float* s, float* p, std::size_t n) { HWY_DYNAMIC_DISPATCH(SoftmaxF32)(s, p, n); }
+void attn_scores_f32(const float* q, const float* k, std::size_t ks, std::size_t hd, std::size_t n, float scale, float* out) {
+  HWY_DYNAMIC_DISPATCH(AttnScoresF32)(q, k, ks, hd, n, scale, out);
+}
+void attn_values_f32(const float* p, const float* v, std::size_t vs, std::size_t n, std::size_t width, std::size_t lanes,
+                     float* scratch, float* out) {
+  HWY_DYNAMIC_DISPATCH(AttnValuesF32)(p, v, vs, n, width, lanes, scratch, out);
+}
+void rope_f32(float* x, std::size_t heads, std::size_t head_dim, std::size_t rot, const float* cs, bool neox) {
+  HWY_DYNAMIC_DISPATCH(RopeF32)(x, heads, head_dim, rot, cs, neox);
+}
 double exp_shift_sum_f32(const float* x, float shift, float* out, std::size_t n) {
   return HWY_DYNAMIC_DISPATCH(ExpShiftSumF32)(x, shift, out, n);
 }

@@ -8,13 +8,17 @@
 #include <vector>
 
 #include <llmforge/core/half.hpp>
+#include <llmforge/kernels/dispatch.hpp>
+#include <llmforge/kernels/nn_reference.hpp>
 
 namespace llmforge::nn {
 
 /// x * sigmoid(x), used by SwiGLU (LLaMA, Qwen, Phi-3).
 struct SiLU {
   static constexpr const char* kName = "silu";
-  static float apply(float x) noexcept { return x / (1.0f + std::exp(-x)); }
+  static float apply(float x) noexcept { return kernels::ref::silu(x); }
+  /// `out[i] = silu(g[i]) * u[i]` over one row (SIMD; the same values as `apply`, in llama.cpp's order).
+  static void gate(const float* g, const float* u, float* out, std::size_t n) { kernels::silu_mul_f32(g, u, out, n); }
 };
 
 /// GELU with the tanh approximation, used by GeGLU (Gemma) and GPT-2's MLP.

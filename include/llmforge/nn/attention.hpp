@@ -47,31 +47,29 @@ inline void attend(const ModelConfig& c, const AttnContext& ctx, const float* q,
   const std::size_t window = c.layers[ctx.layer].sliding_window;
   const float scale = c.attn_scale > 0 ? c.attn_scale : 1.0f / std::sqrt(static_cast<float>(hd));
   const float cap = c.attn_softcap;
-  const std::size_t max_len = ctx.pos0 + ctx.n_tokens;
-  ctx.ws.reserve_threads(ctx.pool.size(), ctx.kv.capacity());  // sized once: no growth as the sequence grows
+  // Batched prompts sum the values in 16 position lanes, single tokens in the dot-product order
+  // (as llama.cpp's matrix and vector paths do; see kernels/nn_reference.hpp).
+  const std::size_t lanes = ctx.n_tokens > 1 ? 16 : 64;
+  const std::size_t scores_len = (ctx.kv.capacity() + 15) / 16 * 16;
+  ctx.ws.reserve_threads(ctx.pool.size(), scores_len + 64 * vd);  // sized once: no growth as the sequence grows
   ctx.pool.parallel_for(ctx.n_tokens * H, [&](std::size_t b, std::size_t e, std::size_t thread) {
-    float* scores = ctx.ws.thread_scratch(thread, max_len);
+    float* scores = ctx.ws.thread_scratch(thread, scores_len + 64 * vd);
+    float* acc = scores + scores_len;
     for (std::size_t item = b; item < e; ++item) {
       const std::size_t t = item / H, h = item % H, kvh = h / group;
       const std::size_t pos = ctx.pos0 + t;
       const std::size_t start = (window > 0 && pos + 1 > window) ? pos + 1 - window : 0;
       const float* qh = q + t * H * hd + h * hd;
-      float mx = -std::numeric_limits<float>::infinity();
-      for (std::size_t j = start; j <= pos; ++j) {
-        float s = kernels::dot_f32(qh, ctx.kv.k(ctx.layer, j) + kvh * hd, hd) * scale;
-        if (cap > 0) s = cap * std::tanh(s / cap);
-        scores[j] = s;
-        mx = std::max(mx, s);
-      }
-      float sum = 0;
-      for (std::size_t j = start; j <= pos; ++j) {
-        scores[j] = std::exp(scores[j] - mx);
-        sum += scores[j];
-      }
-      float* o = out + t * H * vd + h * vd;
-      std::fill(o, o + vd, 0.0f);
-      const float inv = 1.0f / sum;
-      for (std::size_t j = start; j <= pos; ++j) kernels::axpy_f32(scores[j] * inv, ctx.kv.v(ctx.layer, j) + kvh * vd, o, vd);
+      // Scores for every cached position up to `pos`; positions outside a sliding window are masked.
+      std::fill(scores, scores + start, -std::numeric_limits<float>::infinity());
+      const std::size_t k_stride = c.num_kv_heads * hd, v_stride = c.num_kv_heads * vd;
+      kernels::attn_scores_f32(qh, ctx.kv.k(ctx.layer, start) + kvh * hd, k_stride, hd, pos + 1 - start, scale,
+                               scores + start);
+      if (cap > 0)
+        for (std::size_t j = start; j <= pos; ++j) scores[j] = cap * std::tanh(scores[j] / cap);
+      kernels::softmax_f32(scores, scores, pos + 1);
+      kernels::attn_values_f32(scores, ctx.kv.v(ctx.layer, 0) + kvh * vd, v_stride, pos + 1, vd, lanes, acc,
+                               out + t * H * vd + h * vd);
     }
   });
 }

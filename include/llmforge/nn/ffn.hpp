@@ -38,12 +38,21 @@ struct GatedFFN {
       float* u = ws.get(Workspace::Up, n * f);
       matmul(*gate, x, c.model_dim, n, g, f, pool);
       matmul(up, x, c.model_dim, n, u, f, pool);
-      for (std::size_t i = 0; i < n * f; ++i) g[i] = Act::apply(g[i]) * u[i];
+      if constexpr (requires { Act::gate(g, u, g, f); }) {
+        for (std::size_t t = 0; t < n; ++t) Act::gate(g + t * f, u + t * f, g + t * f, f);
+      } else {
+        for (std::size_t i = 0; i < n * f; ++i) g[i] = Act::apply(g[i]) * u[i];
+      }
     } else {
       float* gu = ws.get(Workspace::Up, n * 2 * f);
       matmul(up, x, c.model_dim, n, gu, 2 * f, pool);
-      for (std::size_t t = 0; t < n; ++t)
-        for (std::size_t i = 0; i < f; ++i) g[t * f + i] = Act::apply(gu[t * 2 * f + i]) * gu[t * 2 * f + f + i];
+      for (std::size_t t = 0; t < n; ++t) {
+        if constexpr (requires { Act::gate(gu, gu, g, f); }) {
+          Act::gate(gu + t * 2 * f, gu + t * 2 * f + f, g + t * f, f);
+        } else {
+          for (std::size_t i = 0; i < f; ++i) g[t * f + i] = Act::apply(gu[t * 2 * f + i]) * gu[t * 2 * f + f + i];
+        }
+      }
     }
     matmul(down, g, f, n, out, c.model_dim, pool);
   }

@@ -6,6 +6,7 @@
 #include <cstddef>
 
 #include <llmforge/core/error.hpp>
+#include <llmforge/kernels/dispatch.hpp>
 #include <llmforge/nn/config.hpp>
 #include <llmforge/nn/tensor_names.hpp>
 #include <llmforge/tensor/tensor.hpp>
@@ -34,15 +35,7 @@ struct RMSNorm {
   /// `out` may alias `x`.
   void forward(const float* x, float* out, std::size_t rows) const {
     const std::size_t n = dim();
-    const float* w = weight.data();
-    for (std::size_t r = 0; r < rows; ++r) {
-      const float* xr = x + r * n;
-      float* o = out + r * n;
-      double ss = 0;  // double: the sum of squares of thousands of values loses bits in float
-      for (std::size_t i = 0; i < n; ++i) ss += static_cast<double>(xr[i]) * xr[i];
-      const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
-      for (std::size_t i = 0; i < n; ++i) o[i] = xr[i] * scale * w[i];
-    }
+    for (std::size_t r = 0; r < rows; ++r) kernels::rms_norm_f32(x + r * n, weight.data(), out + r * n, n, eps);
   }
 };
 
