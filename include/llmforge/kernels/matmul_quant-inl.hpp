@@ -413,9 +413,11 @@ HWY_INLINE float qk_dot_row(const uint8_t* u, const float* ws4, const float* wm,
 // blocks in registers instead, in llama.cpp's order (matmul_quant_avx2-inl.hpp).
 void MatMulQuant(GgmlType type, const uint8_t* w, std::size_t row_bytes, const int8_t* q, const float* d4,
                  const float* s, std::size_t k, std::size_t n, float* y, std::size_t ys, std::size_t r0,
-                 std::size_t r1, uint8_t* scratch) {
+                 std::size_t r1, uint8_t* scratch, bool interleaved) {
 #ifdef LLMFORGE_QK_AVX2
-  if (qa_matmul(type, w, row_bytes, QaAct{q, d4, s, k}, n, y, ys, r0, r1)) return;
+  if (qa_matmul(type, w, row_bytes, QaAct{q, d4, s, k}, n, y, ys, r0, r1, interleaved)) return;
+#else
+  (void)interleaved;
 #endif
   // scratch layout per decoded row: u[k] | ws4[k/4] floats | wm[k/16] floats
   const std::size_t per_row = k + k + k / 4;

@@ -46,6 +46,9 @@ struct QaAct {
   std::size_t k;
 };
 
+// Which of llama.cpp's summation orders a product follows (see qa_matmul).
+enum class QaOrder { VecDot, TinyBlas, Interleaved };
+
 HWY_INLINE __m256i qa_load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 HWY_INLINE float qa_h2f(f16 h) { return _cvtsh_ss(h.bits); }
 HWY_INLINE float qa_mla(float a, float b, float c) {
@@ -146,10 +149,32 @@ HWY_INLINE __m256i qa_block32(const uint8_t* row, std::size_t i, float& d, float
 // Per block: acc = fma(dw * dx, lane sums, acc); the formats with a minimum add m * s in scalar.
 // IQ4_NL's vec_dot (not tinyBLAS) keeps even and odd blocks in two accumulators and adds an odd
 // last block in scalar after the horizontal sum.
+HWY_INLINE int qa_isum(__m256i p) {
+  const __m128i h = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+  const __m128i h2 = _mm_add_epi32(h, _mm_unpackhi_epi64(h, h));
+  return _mm_cvtsi128_si32(_mm_add_epi32(h2, _mm_shuffle_epi32(h2, 1)));
+}
 template <GgmlType kType, int NT>
-HWY_NOINLINE void qa_row32(const uint8_t* row, QaAct a, bool tinyblas, float* out) {
+HWY_NOINLINE void qa_row32(const uint8_t* row, QaAct a, QaOrder order, float* out) {
   const std::size_t k = a.k, nb = k / 32;
-  const bool pairs = kType == GgmlType::IQ4_NL && !tinyblas;
+  if constexpr (kType == GgmlType::Q4_0) {
+    if (order == QaOrder::Interleaved) {
+      // Re-packed Q4_0 (llama.cpp's 8-row interleaved layout on x86): each block's integer dot is
+      // summed completely, then acc = fma(float(sum), dw * dx, acc), one block after another.
+      float acc[NT] = {};
+      for (std::size_t i = 0; i < nb; ++i) {
+        float dw, mw = 0.f;
+        const __m256i w = qa_block32<kType>(row, i, dw, mw);
+        for (int t = 0; t < NT; ++t) {
+          const int isum = qa_isum(qa_dot_ss(w, qa_load(a.q + t * k + 32 * i)));
+          acc[t] = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(static_cast<float>(isum)), _mm_set_ss(dw * a.d4[t * (k / 4) + 8 * i]), _mm_set_ss(acc[t])));
+        }
+      }
+      for (int t = 0; t < NT; ++t) out[t] = acc[t];
+      return;
+    }
+  }
+  const bool pairs = kType == GgmlType::IQ4_NL && order == QaOrder::VecDot;
   const std::size_t nb_vec = pairs ? nb & ~std::size_t{1} : nb;
   __m256 acc0[NT], acc1[NT];
   float summs[NT];
@@ -328,14 +353,14 @@ HWY_NOINLINE void qa_row_q6_k(const BlockQ6_K* b, QaAct a, float* out) {
 }
 
 template <int NT>
-HWY_INLINE bool qa_row_n(GgmlType type, const uint8_t* row, QaAct a, bool tinyblas, float* out) {
+HWY_INLINE bool qa_row_n(GgmlType type, const uint8_t* row, QaAct a, QaOrder order, float* out) {
   switch (type) {
-    case GgmlType::Q4_0: qa_row32<GgmlType::Q4_0, NT>(row, a, tinyblas, out); return true;
-    case GgmlType::Q4_1: qa_row32<GgmlType::Q4_1, NT>(row, a, tinyblas, out); return true;
-    case GgmlType::Q5_0: qa_row32<GgmlType::Q5_0, NT>(row, a, tinyblas, out); return true;
-    case GgmlType::Q5_1: qa_row32<GgmlType::Q5_1, NT>(row, a, tinyblas, out); return true;
-    case GgmlType::Q8_0: qa_row32<GgmlType::Q8_0, NT>(row, a, tinyblas, out); return true;
-    case GgmlType::IQ4_NL: qa_row32<GgmlType::IQ4_NL, NT>(row, a, tinyblas, out); return true;
+    case GgmlType::Q4_0: qa_row32<GgmlType::Q4_0, NT>(row, a, order, out); return true;
+    case GgmlType::Q4_1: qa_row32<GgmlType::Q4_1, NT>(row, a, order, out); return true;
+    case GgmlType::Q5_0: qa_row32<GgmlType::Q5_0, NT>(row, a, order, out); return true;
+    case GgmlType::Q5_1: qa_row32<GgmlType::Q5_1, NT>(row, a, order, out); return true;
+    case GgmlType::Q8_0: qa_row32<GgmlType::Q8_0, NT>(row, a, order, out); return true;
+    case GgmlType::IQ4_NL: qa_row32<GgmlType::IQ4_NL, NT>(row, a, order, out); return true;
     case GgmlType::Q2_K: qa_row_q2_k<NT>(reinterpret_cast<const BlockQ2_K*>(row), a, out); return true;
     case GgmlType::Q3_K: qa_row_q3_k<NT>(reinterpret_cast<const BlockQ3_K*>(row), a, out); return true;
     case GgmlType::Q4_K: qa_row_q45_k<false, NT>(reinterpret_cast<const BlockQ4_K*>(row), a, out); return true;
@@ -346,21 +371,22 @@ HWY_INLINE bool qa_row_n(GgmlType type, const uint8_t* row, QaAct a, bool tinybl
 }
 
 // Rows [r0, r1) of y = W x for n activation rows; each weight row meets the tokens four at a time.
-// `tinyblas` (n >= 2, as llama.cpp decides) selects tinyBLAS's order for the formats it serves.
+// The order follows llama.cpp: re-packed Q4_0 (`interleaved`), else tinyBLAS for n >= 2 (the formats
+// it serves), else vec_dot.
 // Returns false (nothing written) for a type without a kernel here.
 HWY_INLINE bool qa_matmul(GgmlType type, const uint8_t* w, std::size_t row_bytes, QaAct a, std::size_t n, float* y,
-                          std::size_t ys, std::size_t r0, std::size_t r1) {
-  const bool tinyblas = n >= 2;
+                          std::size_t ys, std::size_t r0, std::size_t r1, bool interleaved) {
+  const QaOrder order = interleaved ? QaOrder::Interleaved : n >= 2 ? QaOrder::TinyBlas : QaOrder::VecDot;
   float out[4];
   for (std::size_t r = r0; r < r1; ++r) {
     for (std::size_t t0 = 0; t0 < n; t0 += 4) {
       const QaAct at{a.q + t0 * a.k, a.d4 + t0 * (a.k / 4), a.s + t0 * (a.k / 16), a.k};
       const std::size_t nt = n - t0 < 4 ? n - t0 : 4;
       const uint8_t* row = w + r * row_bytes;
-      const bool ok = nt == 4   ? qa_row_n<4>(type, row, at, tinyblas, out)
-                      : nt == 3 ? qa_row_n<3>(type, row, at, tinyblas, out)
-                      : nt == 2 ? qa_row_n<2>(type, row, at, tinyblas, out)
-                                : qa_row_n<1>(type, row, at, tinyblas, out);
+      const bool ok = nt == 4   ? qa_row_n<4>(type, row, at, order, out)
+                      : nt == 3 ? qa_row_n<3>(type, row, at, order, out)
+                      : nt == 2 ? qa_row_n<2>(type, row, at, order, out)
+                                : qa_row_n<1>(type, row, at, order, out);
       if (!ok) return false;
       for (std::size_t t = 0; t < nt; ++t) y[(t0 + t) * ys + r] = out[t];
     }

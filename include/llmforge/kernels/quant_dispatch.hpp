@@ -27,8 +27,11 @@ struct QuantActView {
 /// `y[t * y_stride + r] = dot(row r of w, activation row t)` for `t < n`, `r0 <= r < r1`, where `w`
 /// holds rows of `k` elements of `type` (`w_row_bytes` apart) and `act` was quantized with the
 /// activation type `activation_type(type)`. Throws nothing; `type` must be a quantized weight type.
+/// `w_rows` is the row count of the whole matrix (0 if unknown): on x86, llama.cpp re-packs Q4_0
+/// matrices whose row count is a multiple of 8 and then sums each row block by block, and the AVX2
+/// kernels follow that order for such matrices (the float results depend on it).
 void matmul_quant(GgmlType type, const void* w, std::size_t w_row_bytes, const QuantActView& act, std::size_t n,
-                  float* y, std::size_t y_stride, std::size_t r0, std::size_t r1);
+                  float* y, std::size_t y_stride, std::size_t r0, std::size_t r1, std::size_t w_rows = 0);
 
 /// Decodes one weight row into the kernels' internal form (unsigned 8-bit levels `u`, group scales
 /// repeated 4x in `ws4`, group offsets `wm`): value_i = ws4[4 (i/16)] * u_i + (offset handled by wm).

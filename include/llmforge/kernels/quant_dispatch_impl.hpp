@@ -28,11 +28,12 @@ inline uint8_t* quant_scratch(std::size_t bytes) {
 }  // namespace detail
 
 void matmul_quant(GgmlType type, const void* w, std::size_t w_row_bytes, const QuantActView& act, std::size_t n,
-                  float* y, std::size_t y_stride, std::size_t r0, std::size_t r1) {
+                  float* y, std::size_t y_stride, std::size_t r0, std::size_t r1, std::size_t w_rows) {
   const std::size_t k = act.k;
   uint8_t* scratch = detail::quant_scratch(4 * (2 * k + k / 4) + 64);
+  const bool interleaved = type == GgmlType::Q4_0 && w_rows > 0 && w_rows % 8 == 0;
   HWY_DYNAMIC_DISPATCH(MatMulQuant)(type, static_cast<const uint8_t*>(w), w_row_bytes, act.q, act.d4, act.s, k, n, y,
-                                    y_stride, r0, r1, scratch);
+                                    y_stride, r0, r1, scratch, interleaved);
 }
 
 void decode_quant_row(GgmlType type, const void* row, std::size_t k, uint8_t* u, float* ws4, float* wm) {

@@ -174,7 +174,7 @@ inline void matmul(const AnyWeight& w, const float* x, std::size_t x_stride, std
           pool.parallel_for(
               rows,
               [&](std::size_t r0, std::size_t r1, std::size_t) {
-                kernels::matmul_quant(D::kGgmlType, base, rb, view, n, y, y_stride, r0, r1);
+                kernels::matmul_quant(D::kGgmlType, base, rb, view, n, y, y_stride, r0, r1, rows);
               },
               16);
         }
