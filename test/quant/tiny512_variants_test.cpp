@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
-// Every quantized tiny512 variant against llama.cpp's goldens, for the three prompts: last-position
-// logits, argmax and teacher-forced greedy (>= 15 of 16 steps agree). The cosine >= 0.9999 and
-// exact argmax are checked as warnings: single int8 rounding flips of activations (caused by ulp-level
-// summation-order differences in the f32 ops) move this random model's logits by ~0.1, so the hard
-// limits are the reference README's (cosine >= 0.999) and argmax up to a near-tie (< 0.05) in the golden.
+// Every tiny512 variant against llama.cpp's goldens, for the three prompts, the way llama.cpp produced
+// them: the prompt in one batch (logits at every position), then the teacher-forced ids one token at
+// a time. Required (the acceptance): last-position cosine >= 0.9999, the same argmax, and
+// >= 15 of 16 teacher-forced argmaxes. On AVX2 the quantized kernels follow llama.cpp's operation
+// order exactly, so there every logit in the goldens' top-8 lists (all prompt positions, all 16
+// steps) must also agree to 1e-4. (F16 weights are multiplied with f32 activations, where llama.cpp
+// rounds the activations to F16 first: within 2e-2, the reference README's bound.)
 #include <boost/test/unit_test.hpp>
+
+#include <cstring>
 
 #include "common/model_fixtures.hpp"
 
@@ -14,10 +18,18 @@ namespace utf = boost::unit_test;
 
 namespace {
 
+// Largest |mine - golden| over a golden top-8 list ([[id, logit], ...]).
+double top8_diff(std::span<const float> mine, const nlohmann::json& top8) {
+  double d = 0;
+  for (const auto& e : top8) d = std::max(d, std::abs(double(mine[e[0].get<int>()]) - e[1].get<double>()));
+  return d;
+}
+
 void check_variant(const std::string& variant) {
   const auto path = t::reference("models/tiny512-" + variant + ".gguf");
   const auto& m = *t::cached_model(path);
   const std::size_t vocab = m.config().vocab_size;
+  const bool exact_order = std::strcmp(lf::kernels::target_name(), "AVX2") == 0;
   for (const char* p : {"p0", "p1", "p2"}) {
     BOOST_TEST_CONTEXT(variant << " " << p) {
       const std::string stem = "golden/tiny512-" + variant + "." + p;
@@ -25,25 +37,28 @@ void check_variant(const std::string& variant) {
       const auto prompt = ref["prompt_ids"].get<std::vector<int32_t>>();
       const auto forced = ref["forced_ids"].get<std::vector<int32_t>>();
       const auto want_last = t::read_f32(t::reference(stem + ".logits_last.f32"));
-      std::vector<int32_t> seq = prompt;
-      seq.insert(seq.end(), forced.begin(), forced.end() - 1);
-      const auto logits = t::all_logits(m, seq);  // prompt in one batch, like llama.cpp's prompt decode
-      const std::vector<float> last(logits.begin() + (prompt.size() - 1) * vocab, logits.begin() + prompt.size() * vocab);
+      lf::Session s = m.new_session({prompt.size() + forced.size() + 1, 2});
+      std::vector<float> logits(prompt.size() * vocab);
+      m.forward(s, prompt, logits, true);
+      double worst = 0;
+      for (std::size_t i = 0; i < prompt.size(); ++i)
+        worst = std::max(worst, top8_diff(std::span<const float>(logits).subspan(i * vocab, vocab), ref["prompt_top8"][i]));
+      const std::vector<float> last(logits.end() - static_cast<std::ptrdiff_t>(vocab), logits.end());
       const double cos = t::cosine(last, want_last);
-      BOOST_TEST(cos >= 0.999, "cosine " << cos);
-      BOOST_WARN_MESSAGE(cos >= 0.9999, variant << " " << p << ": cosine " << cos << " < 0.9999");
-      const int32_t mine = t::argmax(last), theirs = t::argmax(want_last);
-      BOOST_WARN_MESSAGE(mine == theirs, variant << " " << p << ": argmax " << mine << " vs " << theirs);
-      BOOST_TEST(want_last[theirs] - want_last[mine] < 0.05f, "argmax " << mine << " vs golden " << theirs);
-      // Teacher forcing: the prediction before feeding forced_ids[s] must match llama.cpp's argmax.
+      BOOST_TEST(cos >= 0.9999, "cosine " << cos);
+      BOOST_TEST(t::argmax(last) == t::argmax(want_last));
+      // Teacher forcing, one token per step: step s predicts before forced_ids[s] is fed.
       int agree = 0;
-      for (std::size_t s = 0; s < forced.size(); ++s) {
-        const std::size_t pos = prompt.size() - 1 + s;
-        const std::span<const float> row(logits.data() + pos * vocab, vocab);
-        agree += t::argmax(row) == ref["forced"][s]["argmax"].get<int32_t>();
+      std::vector<float> step = last;
+      for (std::size_t i = 0; i < forced.size(); ++i) {
+        if (i > 0) m.forward(s, std::span<const int32_t>(&forced[i - 1], 1), step);
+        agree += t::argmax(step) == ref["forced"][i]["argmax"].get<int32_t>();
+        worst = std::max(worst, top8_diff(step, ref["forced"][i]["top8"]));
       }
       BOOST_TEST(agree >= 15, agree << "/16 teacher-forced steps agree");
-      BOOST_TEST_MESSAGE(variant << " " << p << ": cosine " << cos << ", forced " << agree << "/16");
+      if (variant == "f16") BOOST_TEST(worst <= 2e-2, "largest top-8 logit difference " << worst);
+      else if (exact_order) BOOST_TEST(worst <= 1e-4, "largest top-8 logit difference " << worst);
+      BOOST_TEST_MESSAGE(variant << " " << p << ": cosine " << cos << ", forced " << agree << "/16, largest top-8 diff " << worst);
     }
   }
 }
