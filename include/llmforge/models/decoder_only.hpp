@@ -40,7 +40,7 @@ class DecoderOnlyModel final : public Model {
   /// Reads the config and binds every tensor of `file` (zero-copy). @throws FormatError / ConfigError.
   DecoderOnlyModel(std::shared_ptr<const io::GgufFile> file, const LoadOptions& opt = {}) : file_(std::move(file)) {
     config_ = Arch::read_config(file_->metadata());
-    const nn::WeightLoader l(*file_, Arch::kTensors, nn::WeightLoadOptions{opt.quantize});
+    const nn::WeightLoader l(*file_, Arch::kTensors, nn::WeightLoadOptions{opt.quantize, opt.progress});
     const auto* embd = l.find(nn::Role::TokenEmbedding);
     if (!embd || embd->shape.rank() != 2)
       throw FormatError(file_->path() + ": token embedding tensor is missing or not 2-D");
@@ -52,6 +52,7 @@ class DecoderOnlyModel final : public Model {
     output_ = l.optional_matrix(nn::Role::Output, 0, config_.vocab_size, config_.model_dim);
     layers_.reserve(config_.num_layers);
     for (std::size_t i = 0; i < config_.num_layers; ++i) layers_.push_back(Arch::Layer::load(l, i, config_));
+    l.finish();
     for (const auto& t : file_->tensors()) weight_bytes_ += t.size;
   }
 
@@ -86,7 +87,7 @@ class DecoderOnlyModel final : public Model {
     output_norm_.forward(x + first * d, h, rows);
     nn::matmul(output_ ? *output_ : token_embd_, h, d, rows, logits.data(), c.vocab_size, *s.pool);
     if (c.final_softcap > 0)
-      for (auto& v : logits) v = c.final_softcap * std::tanh(v / c.final_softcap);
+      for (auto& v : logits) v = std::tanh(v * (1.0f / c.final_softcap)) * c.final_softcap;
     s.pos += n;
   }
 

@@ -34,6 +34,7 @@ using GemmaLayer = nn::DecoderLayer<nn::RMSNorm, nn::GroupedQueryAttention<nn::R
 inline ModelConfig read_gemma_config(const io::Metadata& md, std::string_view arch) {
   ModelConfig c = read_common_config(md, arch);
   c.embed_scale = std::sqrt(static_cast<float>(c.model_dim));
+  c.scale_queries = true;  // llama.cpp scales Gemma's queries, not the scores (same value, other rounding)
   return c;
 }
 

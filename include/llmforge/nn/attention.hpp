@@ -46,27 +46,35 @@ inline void attend(const ModelConfig& c, const AttnContext& ctx, const float* q,
   const std::size_t H = c.num_heads, hd = c.head_dim, vd = c.value_dim, group = c.num_heads / c.num_kv_heads;
   const std::size_t window = c.layers[ctx.layer].sliding_window;
   const float scale = c.attn_scale > 0 ? c.attn_scale : 1.0f / std::sqrt(static_cast<float>(hd));
-  const float cap = c.attn_softcap;
+  const float cap = c.attn_softcap, inv_cap = cap > 0 ? 1.0f / cap : 0.0f;
   // Batched prompts sum the values in 16 position lanes, single tokens in the dot-product order
   // (as llama.cpp's matrix and vector paths do; see kernels/nn_reference.hpp).
   const std::size_t lanes = ctx.n_tokens > 1 ? 16 : 64;
   const std::size_t scores_len = (ctx.kv.capacity() + 15) / 16 * 16;
-  ctx.ws.reserve_threads(ctx.pool.size(), scores_len + 64 * vd);  // sized once: no growth as the sequence grows
+  const std::size_t scratch = scores_len + 64 * vd + hd;
+  ctx.ws.reserve_threads(ctx.pool.size(), scratch);  // sized once: no growth as the sequence grows
   ctx.pool.parallel_for(ctx.n_tokens * H, [&](std::size_t b, std::size_t e, std::size_t thread) {
-    float* scores = ctx.ws.thread_scratch(thread, scores_len + 64 * vd);
+    float* scores = ctx.ws.thread_scratch(thread, scratch);
     float* acc = scores + scores_len;
+    float* q_scaled = acc + 64 * vd;
     for (std::size_t item = b; item < e; ++item) {
       const std::size_t t = item / H, h = item % H, kvh = h / group;
       const std::size_t pos = ctx.pos0 + t;
       const std::size_t start = (window > 0 && pos + 1 > window) ? pos + 1 - window : 0;
       const float* qh = q + t * H * hd + h * hd;
+      float score_scale = scale;
+      if (c.scale_queries) {  // Gemma: the queries carry the scale
+        for (std::size_t i = 0; i < hd; ++i) q_scaled[i] = qh[i] * scale;
+        qh = q_scaled;
+        score_scale = 1.0f;
+      }
       // Scores for every cached position up to `pos`; positions outside a sliding window are masked.
       std::fill(scores, scores + start, -std::numeric_limits<float>::infinity());
       const std::size_t k_stride = c.num_kv_heads * hd, v_stride = c.num_kv_heads * vd;
-      kernels::attn_scores_f32(qh, ctx.kv.k(ctx.layer, start) + kvh * hd, k_stride, hd, pos + 1 - start, scale,
+      kernels::attn_scores_f32(qh, ctx.kv.k(ctx.layer, start) + kvh * hd, k_stride, hd, pos + 1 - start, score_scale,
                                scores + start);
-      if (cap > 0)
-        for (std::size_t j = start; j <= pos; ++j) scores[j] = cap * std::tanh(scores[j] / cap);
+      if (cap > 0)  // soft-capping as llama.cpp orders it: scale by 1/cap, tanh, scale by cap
+        for (std::size_t j = start; j <= pos; ++j) scores[j] = std::tanh(scores[j] * inv_cap) * cap;
       kernels::softmax_f32(scores, scores, pos + 1);
       kernels::attn_values_f32(scores, ctx.kv.v(ctx.layer, 0) + kvh * vd, v_stride, pos + 1, vd, lanes, acc,
                                out + t * H * vd + h * vd);
@@ -129,9 +137,8 @@ struct GroupedQueryAttention {
         std::copy(row + q_w + k_w, row + w, v + t * v_w);
       }
     } else {
-      matmul(*wq, x, d, T, q, q_w, ctx.pool);
-      matmul(*wk, x, d, T, k, k_w, ctx.pool);
-      matmul(*wv, x, d, T, v, v_w, ctx.pool);
+      const MatmulOutput qkv[] = {{&*wq, q, q_w}, {&*wk, k, k_w}, {&*wv, v, v_w}};
+      matmul_group(qkv, x, d, T, ctx.pool);
       detail::add_bias(q, bq ? &*bq : nullptr, T, q_w);
       detail::add_bias(k, bk ? &*bk : nullptr, T, k_w);
       detail::add_bias(v, bv ? &*bv : nullptr, T, v_w);

@@ -38,6 +38,7 @@ struct ModelConfig {
   float norm_eps = 1e-5f;
   std::size_t rope_dim = 0;    ///< dimensions of each head that RoPE rotates (<= head_dim)
   float attn_scale = 0.0f;     ///< multiplier of q·k; 0 means 1/sqrt(head_dim)
+  bool scale_queries = false;  ///< apply attn_scale to the queries before q·k (Gemma; changes only rounding)
   float attn_softcap = 0.0f;   ///< tanh soft-capping of attention logits (0: off)
   float final_softcap = 0.0f;  ///< tanh soft-capping of output logits (0: off)
   float embed_scale = 1.0f;    ///< token embeddings are multiplied by this (Gemma: sqrt(model_dim))
