@@ -36,8 +36,8 @@ struct GatedFFN {
     float* g = ws.get(Workspace::Gate, n * f);
     if (gate) {
       float* u = ws.get(Workspace::Up, n * f);
-      matmul(*gate, x, c.model_dim, n, g, f, pool);
-      matmul(up, x, c.model_dim, n, u, f, pool);
+      const MatmulOutput gate_up[] = {{&*gate, g, f}, {&up, u, f}};
+      matmul_group(gate_up, x, c.model_dim, n, pool);
       if constexpr (requires { Act::gate(g, u, g, f); }) {
         for (std::size_t t = 0; t < n; ++t) Act::gate(g + t * f, u + t * f, g + t * f, f);
       } else {

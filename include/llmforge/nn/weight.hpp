@@ -3,10 +3,13 @@
 // products over them. A weight is a small closed variant over the supported Tensor<DType, Cpu> types.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -50,6 +53,8 @@ using AnyWeight =
 /// loading (llama-quantize's quantizers); weights already quantized are kept as stored.
 struct WeightLoadOptions {
   std::optional<GgmlType> quantize_to;
+  /// Called after each matrix quantized while loading: (matrices done, matrices to quantize, tensor name).
+  std::function<void(std::size_t, std::size_t, const std::string&)> progress;
 };
 
 namespace detail {
@@ -180,6 +185,73 @@ inline void matmul(const AnyWeight& w, const float* x, std::size_t x_stride, std
         }
       },
       w);
+}
+
+/// One product of a `matmul_group`: `y[t, :] = W · x[t, :]` with `y` rows `y_stride` floats apart.
+struct MatmulOutput {
+  const AnyWeight* w = nullptr;
+  float* y = nullptr;
+  std::size_t y_stride = 0;
+};
+
+/// Several products of the same activations in one pool job (e.g. the Q, K and V projections, or
+/// the gate and up projections): the activations are quantized once per activation type and the
+/// rows of all matrices are split across the threads together, so the matrices need not be copied
+/// into one at load time and the threads meet once instead of once per matrix. Each output equals
+/// what `matmul` would write for that matrix alone.
+inline void matmul_group(std::span<const MatmulOutput> outs, const float* x, std::size_t x_stride, std::size_t n,
+                         ThreadPool& pool) {
+  constexpr std::size_t kMaxGroup = 4;
+  if (outs.size() > kMaxGroup) throw ConfigError("matmul_group: at most 4 matrices per group");
+  struct Part {
+    std::size_t begin = 0, rows = 0;
+    const kernels::QuantActivations* act = nullptr;
+  };
+  std::array<Part, kMaxGroup> parts{};
+  thread_local std::array<kernels::QuantActivations, kMaxGroup> acts;
+  std::array<GgmlType, kMaxGroup> act_types{};
+  std::size_t n_acts = 0, total = 0;
+  for (std::size_t i = 0; i < outs.size(); ++i) {
+    parts[i].begin = total;
+    std::visit(
+        [&](const auto& t) {
+          using D = typename std::decay_t<decltype(t)>::dtype;
+          parts[i].rows = t.dim(0);
+          if constexpr (!kIsScalarType<D>) {
+            const GgmlType at = kernels::activation_type(D::kGgmlType);
+            std::size_t a = 0;
+            while (a < n_acts && act_types[a] != at) ++a;
+            if (a == n_acts) {
+              act_types[n_acts++] = at;
+              acts[a].quantize(at, x, x_stride, n, t.dim(1));
+            }
+            parts[i].act = &acts[a];
+          }
+        },
+        *outs[i].w);
+    total += parts[i].rows;
+  }
+  pool.parallel_for(
+      total,
+      [&](std::size_t r0, std::size_t r1, std::size_t) {
+        for (std::size_t i = 0; i < outs.size(); ++i) {
+          const std::size_t b = std::max(r0, parts[i].begin), e = std::min(r1, parts[i].begin + parts[i].rows);
+          if (b >= e) continue;
+          const std::size_t lb = b - parts[i].begin, le = e - parts[i].begin;
+          std::visit(
+              [&](const auto& t) {
+                using D = typename std::decay_t<decltype(t)>::dtype;
+                if constexpr (kIsScalarType<D>) {
+                  detail::matmul_rows(t, x, x_stride, n, outs[i].y, outs[i].y_stride, lb, le);
+                } else {
+                  kernels::matmul_quant(D::kGgmlType, t.data(), t.row_bytes(), parts[i].act->view(), n, outs[i].y,
+                                        outs[i].y_stride, lb, le, parts[i].rows);
+                }
+              },
+              *outs[i].w);
+        }
+      },
+      16);
 }
 
 /// Writes row `r` of a weight (e.g. one token embedding) as floats into `out`.
