@@ -8,6 +8,7 @@
 
 #include "cli.hpp"
 #include "common.hpp"
+#include "quant_tools.hpp"
 
 namespace llmforge::cli {
 namespace {
@@ -56,6 +57,9 @@ int cmd_run(const std::vector<std::string>& args) {
     const auto& name = vm["quantize"].as<std::string>();
     load_opt.quantize = parse_ggml_type(name);
     if (!load_opt.quantize) throw ConfigError("--quantize: unknown type '" + name + "' (e.g. q8_0, q4_0, q4_k, q6_k, f16)");
+    load_opt.progress = [](std::size_t done, std::size_t total, const std::string& tensor) {
+      progress_bar(done, total, "quantizing " + tensor);
+    };
   }
   auto model = load_model(path, load_opt);
   Generator gen(model, {ctx, threads});

@@ -47,3 +47,9 @@ if(TARGET custom_model)
   set_tests_properties(example.custom_model PROPERTIES
                        PASS_REGULAR_EXPRESSION "Once upon a time, there was a little girl named Lily. She loved to play outside in the park.")
 endif()
+
+# Load-time quantization reports its progress on stderr (one line per 10% when not a terminal).
+if(EXISTS ${LLMFORGE_SHARED_DIR}/reference/models/tiny512-f32.gguf)
+  llmforge_cli_test(run_quantize_shows_progress EXIT ok REGEX "\\] 30/30 quantizing"
+                    ARGS run -m ${LLMFORGE_SHARED_DIR}/reference/models/tiny512-f32.gguf --quantize q8_0 -p hi -n 4 --temp 0)
+endif()

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -24,6 +25,8 @@ struct LoadOptions {
   std::optional<GgmlType> quantize;  ///< re-quantize float weights to this type while loading
   bool load_tokenizer = true;        ///< build the tokenizer from the file's metadata
   std::string architecture;          ///< use this registered architecture instead of `general.architecture`
+  /// With `quantize`: called after each matrix is quantized (matrices done, matrices in all, tensor name).
+  std::function<void(std::size_t, std::size_t, const std::string&)> progress;
 };
 
 /// Options for a new inference session.

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <llmforge/core/error.hpp>
 #include <llmforge/io/gguf_reader.hpp>
@@ -67,8 +68,17 @@ template <std::size_t... N>
 class WeightLoader {
  public:
   /// `options.quantize_to` re-quantizes float matrices while loading (see load_weight).
+  /// `options.progress` is told about each matrix quantized (see finish()).
   WeightLoader(const io::GgufFile& file, std::span<const TensorName> table, WeightLoadOptions options = {})
-      : file_(file), table_(table), options_(options) {}
+      : file_(file), table_(table), options_(std::move(options)) {
+    if (options_.quantize_to && options_.progress)
+      for (const auto& t : file_.tensors()) to_quantize_ += will_quantize(t);
+  }
+
+  /// Completes the progress report (matrices in the file that the architecture did not load count as done).
+  void finish() const {
+    if (options_.progress && to_quantize_ > 0 && quantized_ < to_quantize_) options_.progress(to_quantize_, to_quantize_, "");
+  }
 
   [[nodiscard]] const io::GgufFile& file() const noexcept { return file_; }
 
@@ -104,7 +114,9 @@ class WeightLoader {
     const auto* t = find(role, layer);
     if (!t) return std::nullopt;
     check_shape(*t, Shape{rows, cols});
-    return load_weight(file_, *t, options_);
+    auto w = load_weight(file_, *t, options_);
+    if (to_quantize_ > 0 && will_quantize(*t)) options_.progress(++quantized_, to_quantize_, t->name);
+    return w;
   }
 
   /// A 1-D F32 vector of `n` values (norm weights, biases), converted from F16/BF16 if stored so.
@@ -142,6 +154,15 @@ class WeightLoader {
   const io::GgufFile& file_;
   std::span<const TensorName> table_;
   WeightLoadOptions options_;
+  std::size_t to_quantize_ = 0;
+  mutable std::size_t quantized_ = 0;
+
+  // Whether load_weight re-quantizes this tensor (a 2-D float matrix of another type than the target).
+  [[nodiscard]] bool will_quantize(const io::GgufTensorInfo& t) const {
+    const GgmlType src = t.ggml_type();
+    const bool is_float = src == GgmlType::F32 || src == GgmlType::F16 || src == GgmlType::BF16;
+    return options_.quantize_to && is_float && t.shape.size() == 2 && src != *options_.quantize_to;
+  }
 };
 
 }  // namespace llmforge::nn
