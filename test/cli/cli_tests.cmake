@@ -50,6 +50,6 @@ endif()
 
 # Load-time quantization reports its progress on stderr (one line per 10% when not a terminal).
 if(EXISTS ${LLMFORGE_SHARED_DIR}/reference/models/tiny512-f32.gguf)
-  llmforge_cli_test(run_quantize_shows_progress EXIT ok REGEX "\\] 30/30 quantizing"
+  llmforge_cli_test(run_quantize_shows_progress EXIT ok REGEX " 30/30 quantizing"
                     ARGS run -m ${LLMFORGE_SHARED_DIR}/reference/models/tiny512-f32.gguf --quantize q8_0 -p hi -n 4 --temp 0)
 endif()
