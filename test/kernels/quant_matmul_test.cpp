@@ -179,6 +179,46 @@ BOOST_AUTO_TEST_CASE(batched_tokens_keep_llama_order_on_avx2) {
   }
 }
 
+// Q4_0 matrices with a multiple of 8 rows: each row sums block by block, acc = fma(float(block's
+// integer dot), dw * dx, acc), as llama.cpp's re-packed x86 kernels do. Checked against that formula
+// written out in scalar code, for 1 and 6 tokens, with row ranges that split the 8-row groups.
+BOOST_AUTO_TEST_CASE(q4_0_repacked_order_on_avx2) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  const std::size_t rows = 24, k = 256, rb = quant::row_bytes(GgmlType::Q4_0, k), n = 6;
+  std::vector<float> wf(rows * k), x(n * k);
+  for (auto& v : wf) v = nd(rng);
+  for (auto& v : x) v = nd(rng) * 3.f;
+  std::vector<unsigned char> w(rows * rb);
+  for (std::size_t r = 0; r < rows; ++r) quant::quantize_row(GgmlType::Q4_0, wf.data() + r * k, w.data() + r * rb, k);
+  kernels::QuantActivations act;
+  act.quantize(GgmlType::Q8_0, x.data(), k, n, k);
+  const auto v = act.view();
+  std::vector<float> want(n * rows);
+  for (std::size_t t = 0; t < n; ++t)
+    for (std::size_t r = 0; r < rows; ++r) {
+      const auto* b = reinterpret_cast<const BlockQ4_0*>(w.data() + r * rb);
+      float acc = 0;
+      for (std::size_t i = 0; i < k / 32; ++i) {
+        int isum = 0;
+        for (int j = 0; j < 16; ++j) {
+          isum += ((b[i].qs[j] & 0x0F) - 8) * v.q[t * k + 32 * i + j];
+          isum += ((b[i].qs[j] >> 4) - 8) * v.q[t * k + 32 * i + 16 + j];
+        }
+        acc = std::fma(static_cast<float>(isum), f16_to_f32(b[i].d) * v.d4[t * (k / 4) + 8 * i], acc);
+      }
+      want[t * rows + r] = acc;
+    }
+  for_each_llama_exact_target([&] {
+    for (const std::size_t nt : {std::size_t{1}, n}) {
+      std::vector<float> y(nt * rows, -1.f);
+      kernels::matmul_quant(GgmlType::Q4_0, w.data(), rb, v, nt, y.data(), rows, 0, 11, rows);
+      kernels::matmul_quant(GgmlType::Q4_0, w.data(), rb, v, nt, y.data(), rows, 11, rows, rows);
+      for (std::size_t i = 0; i < nt * rows; ++i) BOOST_TEST(y[i] == want[i], "n=" << nt << " y[" << i << "]");
+    }
+  });
+}
+
 BOOST_AUTO_TEST_CASE(matches_reference_on_random_matrices) {
   std::mt19937 rng(42);
   std::normal_distribution<float> nd(0.f, 1.f);

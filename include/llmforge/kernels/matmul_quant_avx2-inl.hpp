@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include <hwy/highway.h>
 
@@ -370,6 +371,47 @@ HWY_INLINE bool qa_row_n(GgmlType type, const uint8_t* row, QaAct a, QaOrder ord
   }
 }
 
+// Eight Q4_0 rows against NT tokens in the re-packed order (the same arithmetic as qa_row32's
+// Interleaved branch, row by row): each row's block sum is formed in int32, the eight sums are
+// gathered into one vector with horizontal adds, and lane r keeps row r's accumulator.
+// The weights enter as unsigned levels (0..15); subtracting 8 * (sum of the activation block,
+// `xsum`) gives the same integer as the signed weights would.
+template <int NT>
+HWY_NOINLINE void qa_q4_0_rows8(const uint8_t* w, std::size_t row_bytes, QaAct a, const int32_t* xsum, float* out) {
+  const std::size_t k = a.k, nb = k / 32;
+  __m256 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  for (std::size_t i = 0; i < nb; ++i) {
+    __m256i wv[8];
+    const BlockQ4_0* b[8];
+    for (int r = 0; r < 8; ++r) {
+      b[r] = reinterpret_cast<const BlockQ4_0*>(w + r * row_bytes) + i;
+      _mm_prefetch(reinterpret_cast<const char*>(b[r] + 16), _MM_HINT_T0);  // eight streams: help the prefetcher
+      wv[r] = qa_nibbles(b[r]->qs);
+    }
+    // The eight fp16 scales, inserted in registers (a store and reload would stall store forwarding).
+    const __m128i dbits = _mm_setr_epi16(static_cast<short>(b[0]->d.bits), static_cast<short>(b[1]->d.bits),
+                                         static_cast<short>(b[2]->d.bits), static_cast<short>(b[3]->d.bits),
+                                         static_cast<short>(b[4]->d.bits), static_cast<short>(b[5]->d.bits),
+                                         static_cast<short>(b[6]->d.bits), static_cast<short>(b[7]->d.bits));
+    const __m256 dw = _mm256_cvtph_ps(dbits);
+    for (int t = 0; t < NT; ++t) {
+      const __m256i x = qa_load(a.q + t * k + 32 * i);
+      const __m256i h01 = _mm256_hadd_epi32(qa_dot_us(wv[0], x), qa_dot_us(wv[1], x));
+      const __m256i h23 = _mm256_hadd_epi32(qa_dot_us(wv[2], x), qa_dot_us(wv[3], x));
+      const __m256i h45 = _mm256_hadd_epi32(qa_dot_us(wv[4], x), qa_dot_us(wv[5], x));
+      const __m256i h67 = _mm256_hadd_epi32(qa_dot_us(wv[6], x), qa_dot_us(wv[7], x));
+      const __m256i h0123 = _mm256_hadd_epi32(h01, h23), h4567 = _mm256_hadd_epi32(h45, h67);
+      const __m256i sums = _mm256_sub_epi32(_mm256_add_epi32(_mm256_permute2x128_si256(h0123, h4567, 0x20),
+                                                             _mm256_permute2x128_si256(h0123, h4567, 0x31)),
+                                            _mm256_set1_epi32(8 * xsum[t * nb + i]));
+      const __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(a.d4[t * (k / 4) + 8 * i]));
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), sc, acc[t]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out + 8 * t, acc[t]);
+}
+
 // Rows [r0, r1) of y = W x for n activation rows; each weight row meets the tokens four at a time.
 // The order follows llama.cpp: re-packed Q4_0 (`interleaved`), else tinyBLAS for n >= 2 (the formats
 // it serves), else vec_dot.
@@ -378,6 +420,32 @@ HWY_INLINE bool qa_matmul(GgmlType type, const uint8_t* w, std::size_t row_bytes
                           std::size_t ys, std::size_t r0, std::size_t r1, bool interleaved) {
   const QaOrder order = interleaved ? QaOrder::Interleaved : n >= 2 ? QaOrder::TinyBlas : QaOrder::VecDot;
   float out[4];
+  if (order == QaOrder::Interleaved && type == GgmlType::Q4_0) {
+    // Per token and block: the sum of the 32 int8 activations.
+    const std::size_t nb = a.k / 32;
+    thread_local std::vector<int32_t> xsum;
+    xsum.resize(n * nb);
+    const __m256i ones8 = _mm256_set1_epi8(1);
+    for (std::size_t j = 0; j < n * nb; ++j) {
+      const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, qa_load(a.q + 32 * j)), _mm256_set1_epi16(1));
+      xsum[j] = qa_isum(p);
+    }
+    float out8[32];
+    for (; r0 + 8 <= r1; r0 += 8) {
+      for (std::size_t t0 = 0; t0 < n; t0 += 4) {
+        const QaAct at{a.q + t0 * a.k, a.d4 + t0 * (a.k / 4), a.s + t0 * (a.k / 16), a.k};
+        const std::size_t nt = n - t0 < 4 ? n - t0 : 4;
+        const uint8_t* rows = w + r0 * row_bytes;
+        const int32_t* xs = xsum.data() + t0 * nb;
+        if (nt == 4) qa_q4_0_rows8<4>(rows, row_bytes, at, xs, out8);
+        else if (nt == 3) qa_q4_0_rows8<3>(rows, row_bytes, at, xs, out8);
+        else if (nt == 2) qa_q4_0_rows8<2>(rows, row_bytes, at, xs, out8);
+        else qa_q4_0_rows8<1>(rows, row_bytes, at, xs, out8);
+        for (std::size_t t = 0; t < nt; ++t)
+          for (std::size_t j = 0; j < 8; ++j) y[(t0 + t) * ys + r0 + j] = out8[8 * t + j];
+      }
+    }
+  }
   for (std::size_t r = r0; r < r1; ++r) {
     for (std::size_t t0 = 0; t0 < n; t0 += 4) {
       const QaAct at{a.q + t0 * a.k, a.d4 + t0 * (a.k / 4), a.s + t0 * (a.k / 16), a.k};
