@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
-// Runs a test body once per SIMD target that is compiled in and runnable on this CPU.
+// Kernel test helpers: run a body once per SIMD target that is compiled in and runnable on this CPU;
+// seeded random inputs.
 #pragma once
 
 #include <boost/test/unit_test.hpp>
 
+#include <cstddef>
 #include <cstdint>
+#include <random>
+#include <vector>
 
 #include <llmforge/kernels/dispatch.hpp>
 
@@ -24,6 +28,15 @@ void for_each_target(Body&& body) {
   }
   kernels::set_targets_for_test(0);
   BOOST_TEST(ran >= 2, "only " << ran << " SIMD target(s) could be exercised");
+}
+
+/// `n` normally distributed floats (mean 0, standard deviation `scale`) from `seed`.
+inline std::vector<float> random_floats(std::size_t n, unsigned seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = nd(rng);
+  return v;
 }
 
 }  // namespace llmforge::test

@@ -20,13 +20,7 @@ using llmforge::test::for_each_target;
 
 namespace {
 
-std::vector<float> random_vec(std::size_t n, unsigned seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> nd(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = nd(rng);
-  return v;
-}
+using llmforge::test::random_floats;
 
 // Equal bit for bit on FMA targets; otherwise within `ulps` units in the last place (relative to
 // the larger magnitude, plus an absolute floor for values near zero).
@@ -66,7 +60,7 @@ BOOST_AUTO_TEST_CASE(reference_exp_is_accurate) {
 }
 
 BOOST_AUTO_TEST_CASE(references_match_double_math) {
-  const auto x = random_vec(300, 1, 2.0f), w = random_vec(300, 2);
+  const auto x = random_floats(300, 1, 2.0f), w = random_floats(300, 2);
   std::vector<float> out(300);
   k::ref::rms_norm(x.data(), w.data(), out.data(), 300, 1e-5f);
   double ss = 0;
@@ -74,7 +68,7 @@ BOOST_AUTO_TEST_CASE(references_match_double_math) {
   const double sc = 1.0 / std::sqrt(ss / 300 + 1e-5);
   for (std::size_t i = 0; i < 300; ++i) BOOST_TEST(std::fabs(out[i] - x[i] * sc * w[i]) < 1e-5 * (1 + std::fabs(x[i] * sc * w[i])));
   // softmax sums to one and is monotone in the scores
-  std::vector<float> s = random_vec(37, 3, 3.0f), p(37);
+  std::vector<float> s = random_floats(37, 3, 3.0f), p(37);
   s[5] = -std::numeric_limits<float>::infinity();
   k::ref::softmax(s.data(), p.data(), 37);
   double sum = 0;
@@ -88,7 +82,7 @@ BOOST_AUTO_TEST_CASE(references_match_double_math) {
   for (std::size_t j = 0; j < 37; ++j) BOOST_TEST(std::fabs(p[j] - std::exp(s[j] - mx) / z) < 1e-6);
   // dot and weighted sums against double sums, for lengths around the 8/16/32/64 block edges
   for (std::size_t n : {1u, 7u, 8u, 31u, 32u, 63u, 64u, 65u, 100u, 128u, 200u}) {
-    const auto a = random_vec(n, 4 + n), b = random_vec(n * 3, 5 + n);
+    const auto a = random_floats(n, 4 + n), b = random_floats(n * 3, 5 + n);
     double want = 0, mag = 0;
     for (std::size_t i = 0; i < n; ++i) want += double(a[i]) * b[i], mag += std::fabs(double(a[i]) * b[i]);
     BOOST_TEST(std::fabs(k::ref::dot(a.data(), b.data(), n) - want) <= 1e-6 * mag, "dot n=" << n);
@@ -114,7 +108,7 @@ BOOST_AUTO_TEST_CASE(references_match_double_math) {
 
 BOOST_AUTO_TEST_CASE(rms_norm_and_silu_match_reference) {
   for (std::size_t n : {5u, 16u, 64u, 257u, 768u}) {
-    const auto x = random_vec(n, 10 + n, 3.0f), w = random_vec(n, 20 + n), u = random_vec(n, 30 + n);
+    const auto x = random_floats(n, 10 + n, 3.0f), w = random_floats(n, 20 + n), u = random_floats(n, 30 + n);
     std::vector<float> want(n), want_s(n);
     k::ref::rms_norm(x.data(), w.data(), want.data(), n, 1e-6f);
     const std::size_t n16 = n & ~std::size_t{15};
@@ -134,7 +128,7 @@ BOOST_AUTO_TEST_CASE(softmax_and_attention_match_reference) {
   for (std::size_t n : {1u, 3u, 16u, 17u, 40u, 64u, 70u, 129u}) {
     for (std::size_t hd : {32u, 64u, 72u, 128u}) {
       const std::size_t kv_stride = 2 * hd;  // two KV heads per cache row
-      const auto q = random_vec(hd, 40 + n + hd), kc = random_vec(n * kv_stride, 50 + n + hd);
+      const auto q = random_floats(hd, 40 + n + hd), kc = random_floats(n * kv_stride, 50 + n + hd);
       std::vector<float> want_s(n), want_p(n);
       for (std::size_t j = 0; j < n; ++j) want_s[j] = k::ref::dot(q.data(), kc.data() + j * kv_stride + hd, hd) * 0.125f;
       want_s[0] = -std::numeric_limits<float>::infinity();  // a masked position
@@ -165,7 +159,7 @@ BOOST_AUTO_TEST_CASE(rope_matches_reference) {
   for (bool neox : {false, true}) {
     for (std::size_t rot : {8u, 30u, 64u}) {
       const std::size_t hd = 64, heads = 3;
-      const auto x = random_vec(heads * hd, 60 + rot + neox);
+      const auto x = random_floats(heads * hd, 60 + rot + neox);
       std::vector<float> cs(rot);
       k::ref::rope_angles(11, std::pow(10000.0f, -2.0f / static_cast<float>(rot)), nullptr, rot / 2, cs.data());
       std::vector<float> want = x;

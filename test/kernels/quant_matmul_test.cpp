@@ -16,6 +16,7 @@
 #include <llmforge/kernels/quant_reference.hpp>
 #include <llmforge/quant/iq4_nl.hpp>
 
+#include "common/targets.hpp"
 #include "common/test_data.hpp"
 
 using namespace llmforge;
@@ -23,20 +24,7 @@ namespace utf = boost::unit_test;
 
 namespace {
 
-// Runs `body(target_name)` once per compiled target this CPU can run, then restores dispatch.
-template <class Body>
-void for_each_target(Body&& body) {
-  const int64_t targets = kernels::runnable_targets();
-  int ran = 0;
-  for (int64_t bit = 1; bit != 0 && bit <= targets; bit <<= 1) {
-    if (!(targets & bit)) continue;
-    kernels::set_targets_for_test(bit);
-    BOOST_TEST_CONTEXT("target " << kernels::target_bit_name(bit)) { body(); }
-    ++ran;
-  }
-  kernels::set_targets_for_test(0);
-  BOOST_TEST(ran >= 2, "only " << ran << " SIMD target(s) could be exercised");
-}
+using llmforge::test::for_each_target;
 
 const GgmlType kQuantTypes[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
                                 GgmlType::Q8_0, GgmlType::IQ4_NL, GgmlType::Q2_K, GgmlType::Q3_K,

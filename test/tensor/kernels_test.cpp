@@ -18,13 +18,7 @@ namespace {
 
 using llmforge::test::for_each_target;
 
-std::vector<float> random_vec(std::size_t n, unsigned seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> nd(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = nd(rng);
-  return v;
-}
+using llmforge::test::random_floats;
 
 float widen(float v) { return v; }
 float widen(llmforge::f16 v) { return llmforge::f16_to_f32(v); }
@@ -34,7 +28,7 @@ float widen(llmforge::bf16 v) { return llmforge::bf16_to_f32(v); }
 // against a double reference: |err| <= 1e-5 * sum |a_ik b_kj| covers f32 accumulation (HIGHWAY.md §7).
 template <class T>
 void check_gemm(std::size_t m, std::size_t n, std::size_t kk, bool transpose_b, bool accumulate) {
-  const auto av = random_vec(m * kk, 1), bv = random_vec(kk * n, 2);
+  const auto av = random_floats(m * kk, 1), bv = random_floats(kk * n, 2);
   std::vector<T> b(kk * n);
   for (std::size_t i = 0; i < b.size(); ++i) {
     if constexpr (std::is_same_v<T, float>) b[i] = bv[i];
@@ -86,7 +80,7 @@ BOOST_AUTO_TEST_CASE(gemm_matches_double_reference_on_every_target) {
 BOOST_AUTO_TEST_CASE(elementwise_kernels_match_scalar_reference_on_every_target) {
   for_each_target([] {
     for (std::size_t n : {0u, 1u, 7u, 8u, 9u, 15u, 17u, 33u, 100u}) {
-      const auto a = random_vec(n + 1, 3, 3.0f), b = random_vec(n + 1, 4, 3.0f);
+      const auto a = random_floats(n + 1, 3, 3.0f), b = random_floats(n + 1, 4, 3.0f);
       std::vector<float> out(n + 1);
       const k::BinaryOp ops[] = {k::BinaryOp::Add, k::BinaryOp::Sub, k::BinaryOp::Mul, k::BinaryOp::Div, k::BinaryOp::Max, k::BinaryOp::Min};
       for (auto op : ops)
@@ -126,7 +120,7 @@ BOOST_AUTO_TEST_CASE(elementwise_kernels_match_scalar_reference_on_every_target)
           BOOST_TEST(std::fabs(out[i] - want) <= 5e-6 * std::fabs(want) + atol, "unary " << int(op) << " x " << x);
         }
       }
-      const auto pos = random_vec(n, 5);
+      const auto pos = random_floats(n, 5);
       std::vector<float> p(n);
       for (std::size_t i = 0; i < n; ++i) p[i] = std::fabs(pos[i]) + 1e-3f;
       k::unary_f32(k::UnaryOp::Log, p.data(), out.data(), n);

@@ -94,13 +94,7 @@ void SiluMulF32(const float* g, const float* u, float* out, std::size_t n) {
 /// Row-wise RMSNorm as ref::rms_norm (sum of squares accumulated in order in double).
 void RmsNormF32(const float* x, const float* w, float* out, std::size_t n, float eps) {
   using namespace nnops;
-  double sum = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const float sq = x[i] * x[i];
-    sum += static_cast<double>(sq);
-  }
-  const float mean = static_cast<float>(sum / static_cast<double>(n));
-  const float scale = 1.0f / std::sqrt(mean + eps);
+  const float scale = ref::rms_scale(x, n, eps);  // sequential double sum: scalar on every target
   const DF d;
   const std::size_t N = hn::Lanes(d);
   const auto vs = hn::Set(d, scale);

@@ -40,17 +40,20 @@ inline float exp(float x) {
 /// x * sigmoid(x) = x / (1 + exp(-x)), with `exp` above.
 inline float silu(float x) { return x / (1.0f + ref::exp(-x)); }
 
-/// RMS normalisation of one row: the sum of squares (each square rounded to f32) is accumulated in
+/// RMS normalisation of one row (`rms_scale` gives the factor): the sum of squares (each square rounded to f32) is accumulated in
 /// double, the mean rounded to f32, and the scale is `1 / sqrtf(mean + eps)` in f32; then
 /// `out[i] = (x[i] * scale) * w[i]` (`w` may be null). `out` may alias `x`.
-inline void rms_norm(const float* x, const float* w, float* out, std::size_t n, float eps) {
+inline float rms_scale(const float* x, std::size_t n, float eps) {
   double sum = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const float sq = x[i] * x[i];
     sum += static_cast<double>(sq);
   }
   const float mean = static_cast<float>(sum / static_cast<double>(n));
-  const float scale = 1.0f / std::sqrt(mean + eps);
+  return 1.0f / std::sqrt(mean + eps);
+}
+inline void rms_norm(const float* x, const float* w, float* out, std::size_t n, float eps) {
+  const float scale = rms_scale(x, n, eps);
   for (std::size_t i = 0; i < n; ++i) {
     const float y = x[i] * scale;
     out[i] = w ? y * w[i] : y;
