@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include <llmforge/core/half.hpp>
 #include <llmforge/kernels/dispatch.hpp>
 #include <llmforge/kernels/nn_reference.hpp>
 
@@ -180,3 +181,31 @@ BOOST_AUTO_TEST_CASE(rope_matches_reference) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// F16 weights: activations rounded to F16, then llama.cpp's 16-lane (several tokens) or 64-lane
+// (one token) order; checked against double sums of the rounded activations on every target.
+BOOST_AUTO_TEST_CASE(matmul_f16_rounds_activations_and_sums_accurately) {
+  for (std::size_t k : {64u, 200u, 256u}) {
+    const std::size_t rows = 5, n = 6;
+    const auto wf = random_floats(rows * k, 70 + k), x = random_floats(n * k, 80 + k, 2.0f);
+    std::vector<llmforge::f16> w(rows * k);
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = llmforge::f32_to_f16(wf[i]);
+    for (std::size_t nt : {std::size_t{1}, n}) {
+      std::vector<double> want(nt * rows), mag(nt * rows);
+      for (std::size_t t = 0; t < nt; ++t)
+        for (std::size_t r = 0; r < rows; ++r)
+          for (std::size_t i = 0; i < k; ++i) {
+            const double p = double(llmforge::f16_to_f32(w[r * k + i])) *
+                             llmforge::f16_to_f32(llmforge::f32_to_f16(x[t * k + i]));
+            want[t * rows + r] += p;
+            mag[t * rows + r] += std::fabs(p);
+          }
+      for_each_target([&] {
+        std::vector<float> y(nt * rows);
+        k::matmul_f16(w.data(), k, x.data(), k, nt, k, y.data(), rows, 0, rows);
+        for (std::size_t i = 0; i < y.size(); ++i)
+          BOOST_TEST(std::fabs(y[i] - want[i]) <= 1e-6 * mag[i], "k=" << k << " n=" << nt << " y[" << i << "] = " << y[i] << " want " << want[i]);
+      });
+    }
+  }
+}

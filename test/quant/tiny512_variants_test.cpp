@@ -4,8 +4,8 @@
 // a time. Required (the acceptance): last-position cosine >= 0.9999, the same argmax, and
 // >= 15 of 16 teacher-forced argmaxes. On AVX2 the quantized kernels follow llama.cpp's operation
 // order exactly, so there every logit in the goldens' top-8 lists (all prompt positions, all 16
-// steps) must also agree to 1e-4. (F16 weights are multiplied with f32 activations, where llama.cpp
-// rounds the activations to F16 first: within 2e-2, the reference README's bound.)
+// steps) must also agree to 1e-4; F16 (activations rounded to F16 like llama.cpp, its summation
+// order) to 1e-3 (measured <= 5e-4), elsewhere to the reference README's 2e-2.
 #include <boost/test/unit_test.hpp>
 
 #include <cstring>
@@ -56,7 +56,7 @@ void check_variant(const std::string& variant) {
         worst = std::max(worst, top8_diff(step, ref["forced"][i]["top8"]));
       }
       BOOST_TEST(agree >= 15, agree << "/16 teacher-forced steps agree");
-      if (variant == "f16") BOOST_TEST(worst <= 2e-2, "largest top-8 logit difference " << worst);
+      if (variant == "f16") BOOST_TEST(worst <= (exact_order ? 1e-3 : 2e-2), "largest top-8 logit difference " << worst);
       else if (exact_order) BOOST_TEST(worst <= 1e-4, "largest top-8 logit difference " << worst);
       BOOST_TEST_MESSAGE(variant << " " << p << ": cosine " << cos << ", forced " << agree << "/16, largest top-8 diff " << worst);
     }

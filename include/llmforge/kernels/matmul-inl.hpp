@@ -7,6 +7,9 @@
 #define LLMFORGE_KERNELS_MATMUL_INL_HPP_
 #endif
 
+#include <cstddef>
+#include <vector>
+
 #include <hwy/highway.h>
 
 #include <llmforge/core/half.hpp>
@@ -79,9 +82,105 @@ void MatMulF32(const float* w, std::size_t ws, const float* x, std::size_t xs, s
                std::size_t ys, std::size_t r0, std::size_t r1) {
   MatMulT(w, ws, x, xs, n, k, y, ys, r0, r1);
 }
+// F16 weights in llama.cpp's order (CPU backend, AVX-512 build): the activations are rounded to F16
+// first (so every product is exact in f32). Several tokens: 16 lanes of fused multiply-add chains
+// over k, folded like ref::reduce16 (its tiled GEMM; needs k % 16 == 0). One token (or k % 16 != 0):
+// its f16 dot -
+// 64 lanes over whole blocks of 64, folded like ref::dot, the rest added in double.
+template <std::size_t kLanes>  // 64 (the 16-lane order is f16_row_tokens16)
+HWY_INLINE float f16_row_dot(const f16* HWY_RESTRICT w, const float* HWY_RESTRICT x, std::size_t k) {
+  const DF df;
+  constexpr std::size_t N = HWY_LANES(float), nv = kLanes / N;
+  static_assert(kLanes % N == 0, "lane groups must be whole vectors");
+  hn::Vec<DF> acc[nv];
+  for (std::size_t v = 0; v < nv; ++v) acc[v] = hn::Zero(df);
+  const std::size_t np = kLanes == 16 ? k : (k & ~std::size_t{63});
+  for (std::size_t i = 0; i < np; i += kLanes)
+    for (std::size_t v = 0; v < nv; ++v)
+      acc[v] = hn::MulAdd(load_weights(df, w + i + v * N), hn::LoadU(df, x + i + v * N), acc[v]);
+  HWY_ALIGN float lanes[kLanes];
+  for (std::size_t v = 0; v < nv; ++v) hn::Store(acc[v], df, lanes + v * N);
+  float r[16];
+  for (std::size_t l = 0; l < 16; ++l) {
+    if constexpr (kLanes == 64) {
+      const float a = lanes[l] + lanes[32 + l], b = lanes[16 + l] + lanes[48 + l];
+      r[l] = a + b;
+    } else {
+      r[l] = lanes[l];
+    }
+  }
+  float t3[8], t6[4];
+  for (int i = 0; i < 8; ++i) t3[i] = r[i + 8] + r[i];
+  for (int i = 0; i < 4; ++i) t6[i] = t3[i + 4] + t3[i];
+  const float folded = (t6[0] + t6[2]) + (t6[1] + t6[3]);
+  double sum = folded;
+  for (std::size_t i = np; i < k; ++i) sum += static_cast<double>(widen_scalar(w[i]) * x[i]);
+  return static_cast<float>(sum);
+}
+
+// The 16-lane order for up to four tokens at once (each weight vector loaded once for all of them).
+template <std::size_t NT>
+HWY_INLINE void f16_row_tokens16(const f16* HWY_RESTRICT w, const float* HWY_RESTRICT x, std::size_t k, float* out) {
+  const DF df;
+  constexpr std::size_t N = HWY_LANES(float), nv = 16 / N;
+  static_assert(16 % N == 0, "lane groups must be whole vectors");
+  hn::Vec<DF> acc[NT][nv];
+  for (std::size_t t = 0; t < NT; ++t)
+    for (std::size_t v = 0; v < nv; ++v) acc[t][v] = hn::Zero(df);
+  for (std::size_t i = 0; i < k; i += 16)
+    for (std::size_t v = 0; v < nv; ++v) {
+      const auto wv = load_weights(df, w + i + v * N);
+      for (std::size_t t = 0; t < NT; ++t) acc[t][v] = hn::MulAdd(wv, hn::LoadU(df, x + t * k + i + v * N), acc[t][v]);
+    }
+  for (std::size_t t = 0; t < NT; ++t) {
+    HWY_ALIGN float r[16];
+    for (std::size_t v = 0; v < nv; ++v) hn::Store(acc[t][v], df, r + v * N);
+    float t3[8], t6[4];
+    for (int i = 0; i < 8; ++i) t3[i] = r[i + 8] + r[i];
+    for (int i = 0; i < 4; ++i) t6[i] = t3[i + 4] + t3[i];
+    out[t] = (t6[0] + t6[2]) + (t6[1] + t6[3]);
+  }
+}
+
 void MatMulF16(const f16* w, std::size_t ws, const float* x, std::size_t xs, std::size_t n, std::size_t k, float* y,
                std::size_t ys, std::size_t r0, std::size_t r1) {
-  MatMulT(w, ws, x, xs, n, k, y, ys, r0, r1);
+  const DF df;
+  const std::size_t N = hn::Lanes(df);
+  const bool tiled = n > 1 && k % 16 == 0;  // llama.cpp's GEMM takes several tokens when k % 16 == 0
+  // Activations rounded to F16 (nearest even), kept as f32.
+  thread_local std::vector<float> xr;
+  xr.resize(n * k);
+  const hn::Rebind<hwy::float16_t, DF> dh;
+  for (std::size_t t = 0; t < n; ++t) {
+    std::size_t i = 0;
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+    // F16C rounds to nearest even; Highway's emulated demotion on older targets does not always.
+    for (; i + N <= k; i += N)
+      hn::StoreU(hn::PromoteTo(df, hn::DemoteTo(dh, hn::LoadU(df, x + t * xs + i))), df, xr.data() + t * k + i);
+#else
+    (void)dh;
+    (void)N;
+#endif
+    for (; i < k; ++i) xr[t * k + i] = f16_to_f32(f32_to_f16(x[t * xs + i]));
+  }
+  if (!tiled) {
+    for (std::size_t r = r0; r < r1; ++r)
+      for (std::size_t t = 0; t < n; ++t) y[t * ys + r] = f16_row_dot<64>(w + r * ws, xr.data() + t * k, k);
+    return;
+  }
+  float out[4];
+  for (std::size_t t0 = 0; t0 < n; t0 += 4) {
+    const std::size_t nt = n - t0 < 4 ? n - t0 : 4;
+    const float* xt = xr.data() + t0 * k;
+    for (std::size_t r = r0; r < r1; ++r) {
+      const f16* wr = w + r * ws;
+      if (nt == 4) f16_row_tokens16<4>(wr, xt, k, out);
+      else if (nt == 3) f16_row_tokens16<3>(wr, xt, k, out);
+      else if (nt == 2) f16_row_tokens16<2>(wr, xt, k, out);
+      else f16_row_tokens16<1>(wr, xt, k, out);
+      for (std::size_t t = 0; t < nt; ++t) y[(t0 + t) * ys + r] = out[t];
+    }
+  }
 }
 void MatMulBF16(const bf16* w, std::size_t ws, const float* x, std::size_t xs, std::size_t n, std::size_t k, float* y,
                 std::size_t ys, std::size_t r0, std::size_t r1) {
