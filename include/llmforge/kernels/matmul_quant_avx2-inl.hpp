@@ -218,6 +218,19 @@ HWY_NOINLINE void qa_row32(const uint8_t* row, QaAct a, QaOrder order, float* ou
 // Each 32-value chunk c adds scale * (4 products) into int32 lane l (values 4l..4l+3 of the chunk),
 // exactly the lanes of llama.cpp's `sumi`; per super-block: acc = fma(dx * dw, float(sumi), acc).
 
+// Signed-weight k-quants (Q3_K, Q6_K): the 32 weights `w` of chunk at value offset `off`, scaled per
+// 16 by `scv`, added into each token's int32 lanes.
+template <int NT>
+HWY_INLINE void qa_add_chunk(__m256i* sumi, __m256i w, __m256i scv, QaAct a, std::size_t off) {
+  for (int t = 0; t < NT; ++t) sumi[t] = _mm256_add_epi32(sumi[t], qa_dot_ss_scaled(w, qa_load(a.q + t * a.k + off), scv));
+}
+// End of super-block i: acc = fma(dx * dw, float(sumi), acc) per token.
+template <int NT>
+HWY_INLINE void qa_add_superblock(__m256* acc, const __m256i* sumi, float dw, QaAct a, std::size_t i) {
+  for (int t = 0; t < NT; ++t)
+    acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a.d4[t * (a.k / 4) + 64 * i] * dw), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+}
+
 template <int NT>
 HWY_NOINLINE void qa_row_q2_k(const BlockQ2_K* b, QaAct a, float* out) {
   const std::size_t k = a.k;
@@ -265,12 +278,9 @@ HWY_NOINLINE void qa_row_q3_k(const BlockQ3_K* b, QaAct a, float* out) {
       const __m256i hb = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, c), one), 2);
       const __m256i w = _mm256_sub_epi8(_mm256_or_si256(lo, hb), four);  // level - 4
       const __m256i scv = qa_scale_pair(sc[2 * c], sc[2 * c + 1]);
-      for (int t = 0; t < NT; ++t)
-        sumi[t] = _mm256_add_epi32(sumi[t], qa_dot_ss_scaled(w, qa_load(a.q + t * k + 256 * i + 32 * c), scv));
+      qa_add_chunk<NT>(sumi, w, scv, a, 256 * i + 32 * c);
     }
-    const float dw = qa_h2f(b[i].d);
-    for (int t = 0; t < NT; ++t)
-      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a.d4[t * (k / 4) + 64 * i] * dw), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+    qa_add_superblock<NT>(acc, sumi, qa_h2f(b[i].d), a, i);
   }
   for (int t = 0; t < NT; ++t) out[t] = qa_hsum(acc[t]);
 }
@@ -343,12 +353,9 @@ HWY_NOINLINE void qa_row_q6_k(const BlockQ6_K* b, QaAct a, float* out) {
       const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qa_load(b[i].qh + 32 * h), 2 * cc), m3);
       const __m256i w = _mm256_sub_epi8(_mm256_or_si256(lo, _mm256_slli_epi16(hi, 4)), m32);  // level - 32
       const __m256i scv = qa_scale_pair(b[i].scales[2 * c], b[i].scales[2 * c + 1]);
-      for (int t = 0; t < NT; ++t)
-        sumi[t] = _mm256_add_epi32(sumi[t], qa_dot_ss_scaled(w, qa_load(a.q + t * k + 256 * i + 32 * c), scv));
+      qa_add_chunk<NT>(sumi, w, scv, a, 256 * i + 32 * c);
     }
-    const float dw = qa_h2f(b[i].d);
-    for (int t = 0; t < NT; ++t)
-      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a.d4[t * (k / 4) + 64 * i] * dw), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+    qa_add_superblock<NT>(acc, sumi, qa_h2f(b[i].d), a, i);
   }
   for (int t = 0; t < NT; ++t) out[t] = qa_hsum(acc[t]);
 }
