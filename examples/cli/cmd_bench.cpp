@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -52,12 +53,11 @@ int cmd_bench(const std::vector<std::string>& args) {
 
   const auto model = load_model(model_path, {.load_tokenizer = false});
   const auto& cfg = model->config();
-  double bw = 0.0;
-  if (!vm.count("no-roofline")) {
-    ThreadPool probe(threads);
-    bw = measure_read_bandwidth_gbs(probe);
-  }
   Session s = model->new_session({.context = std::max<std::size_t>(n_prompt, n_gen) + 8, .threads = threads});
+  // The roofline's bandwidth is probed with the session's own threads right before every generation run,
+  // so each run is compared with the bandwidth the machine gave at that moment (it drifts on shared hosts).
+  std::optional<BandwidthProbe> probe;
+  if (!vm.count("no-roofline") && n_gen) probe.emplace();
   std::mt19937 rng(1234);
   std::vector<int32_t> tokens(std::max<std::size_t>(n_prompt, n_gen));
   for (auto& t : tokens) t = static_cast<int32_t>(rng() % cfg.vocab_size);
@@ -77,14 +77,19 @@ int cmd_bench(const std::vector<std::string>& args) {
   };
   if (n_prompt) (void)run_pp();  // warm-up: page in the weights, grow every buffer
   if (n_gen) (void)run_tg(std::min<std::size_t>(n_gen, 8));
-  std::vector<double> pp, tg;
+  const double wbytes = static_cast<double>(model->weight_bytes());
+  std::vector<double> pp, tg, bws, pct;
   for (std::size_t r = 0; r < reps; ++r) {
     if (n_prompt) pp.push_back(run_pp());
-    if (n_gen) tg.push_back(run_tg(n_gen));
+    if (n_gen) {
+      if (probe) bws.push_back(probe->measure(*s.pool));
+      tg.push_back(run_tg(n_gen));
+      if (probe && wbytes > 0) pct.push_back(100.0 * tg.back() * wbytes / (bws.back() * 1e9));
+    }
   }
   const Stats pps = pp.empty() ? Stats{} : stats(pp), tgs = tg.empty() ? Stats{} : stats(tg);
-  const double wbytes = static_cast<double>(model->weight_bytes());
-  const double roof = bw > 0 && wbytes > 0 ? bw * 1e9 / wbytes : 0.0;
+  const Stats bw = bws.empty() ? Stats{} : stats(bws), pcts = pct.empty() ? Stats{} : stats(pct);
+  const double roof = bw.mean > 0 && wbytes > 0 ? bw.mean * 1e9 / wbytes : 0.0;
 
   if (vm.count("json")) {
     nlohmann::json j{{"model", model_path},     {"threads", threads},          {"n_prompt", n_prompt},
@@ -92,9 +97,11 @@ int cmd_bench(const std::vector<std::string>& args) {
                      {"pp_tps_stddev", pps.stddev}, {"tg_tps", tgs.mean},      {"tg_tps_stddev", tgs.stddev},
                      {"weight_bytes", model->weight_bytes()}, {"kernel_target", kernels::target_name()}};
     if (roof > 0) {
-      j["bandwidth_gbs"] = bw;
+      j["bandwidth_gbs"] = bw.mean;
+      j["bandwidth_gbs_stddev"] = bw.stddev;
       j["tg_roofline_tps"] = roof;
-      j["tg_roofline_pct"] = 100.0 * tgs.mean / roof;
+      j["tg_roofline_pct"] = pcts.mean;
+      j["tg_roofline_pct_stddev"] = pcts.stddev;
     }
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
@@ -103,9 +110,10 @@ int cmd_bench(const std::vector<std::string>& args) {
               kernels::target_name());
   if (n_prompt) std::printf("pp%-5zu %10.2f ± %.2f tokens/s\n", n_prompt, pps.mean, pps.stddev);
   if (n_gen) std::printf("tg%-5zu %10.2f ± %.2f tokens/s\n", n_gen, tgs.mean, tgs.stddev);
-  if (roof > 0 && n_gen)
-    std::printf("roofline: %.1f GB/s read bandwidth -> %.2f tokens/s; generation reaches %.0f%%\n", bw, roof,
-                100.0 * tgs.mean / roof);
+  if (roof > 0)
+    std::printf("roofline: %.1f ± %.1f GB/s read bandwidth (probed before each run), %.1f MB of weights per token"
+                " -> %.2f tokens/s; generation reaches %.0f ± %.0f%%\n",
+                bw.mean, bw.stddev, wbytes / 1e6, roof, pcts.mean, pcts.stddev);
   return 0;
 }
 

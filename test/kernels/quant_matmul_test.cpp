@@ -48,7 +48,7 @@ int for_each_llama_exact_target(Body&& body) {
 
 // Token t of a multi-row activation view.
 kernels::QuantActView token_view(const kernels::QuantActView& v, std::size_t t) {
-  return {v.q + t * v.k, v.d4 + t * (v.k / 4), v.s + t * (v.k / 16), v.k};
+  return {v.q + t * v.k, v.d4 + t * (v.k / 4), v.s + t * (v.k / 16), v.bs + t * (v.k / 16), v.k};
 }
 
 // llamafile tinyBLAS_Q0_AVX for one IQ4_NL row and one Q8_0 row: per block, lane l (values 4l..4l+3)

@@ -6,36 +6,66 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <vector>
 
 #include <llmforge/backend/thread_pool.hpp>
 
 namespace llmforge {
 
-/// Read bandwidth (GB/s) of `pool` streaming a 256 MiB buffer, best of 5 passes. Integer sums, so the
-/// compiler vectorizes them and the loop is bound by memory, not by an FMA latency chain.
-[[nodiscard]] inline double measure_read_bandwidth_gbs(ThreadPool& pool) {
-  const std::size_t n = std::size_t{32} << 20;  // uint64 words
-  std::vector<uint64_t> a(n, 1);
-  std::vector<uint64_t> sink(pool.size());
-  double best = 0;
-  for (int rep = 0; rep < 5; ++rep) {
-    const auto t0 = std::chrono::steady_clock::now();
-    pool.parallel_for(
-        n,
-        [&](std::size_t b, std::size_t e, std::size_t t) {
-          const uint64_t* p = a.data() + b;
-          uint64_t sum = 0;
-          for (std::size_t i = 0, m = e - b; i < m; ++i) sum += p[i];
-          sink[t] += sum;
-        },
-        1 << 16);
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    best = std::max(best, static_cast<double>(n) * 8.0 / s / 1e9);
+/// Streams a buffer much larger than the caches through a thread pool and reports the read bandwidth.
+/// Keep one probe alive to measure repeatedly (e.g. right before each timed run, so that a roofline
+/// ratio compares two figures taken under the same machine load).
+class BandwidthProbe {
+ public:
+  /// `bytes` of buffer (default 256 MiB), touched once here so that measurements never page-fault.
+  explicit BandwidthProbe(std::size_t bytes = std::size_t{256} << 20) : words_(std::max<std::size_t>(bytes / 8, 4096), 1) {}
+
+  /// Best read bandwidth (GB/s) of `passes` passes over the buffer, split across `pool`'s threads.
+  [[nodiscard]] double measure(ThreadPool& pool, int passes = 3) {
+    const std::size_t n = words_.size();
+    std::vector<uint64_t> sink(pool.size());
+    double best = 0;
+    for (int rep = 0; rep < passes; ++rep) {
+      const auto t0 = std::chrono::steady_clock::now();
+      pool.parallel_for(
+          n,
+          [&](std::size_t b, std::size_t e, std::size_t t) {
+            // Four independent sums: loads, not an add chain, bound the loop.
+            const uint64_t* p = words_.data() + b;
+            const std::size_t m = e - b;
+            uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            const std::size_t m4 = m / 4 * 4;
+            for (std::size_t i = 0; i < m4; i += 4) {
+              s0 += p[i];
+              s1 += p[i + 1];
+              s2 += p[i + 2];
+              s3 += p[i + 3];
+            }
+            for (std::size_t j = 0; j < m % 4; ++j) s0 += p[m4 + j];
+            sink[t] += s0 + s1 + s2 + s3;
+          },
+          1 << 16);
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      best = std::max(best, static_cast<double>(n) * 8.0 / s / 1e9);
+    }
+    uint64_t all = 0;
+    for (auto v : sink) all += v;
+    checksum_ += all;  // keeps the sums observable, so the loads cannot be optimized away
+    return best;
   }
-  if (sink[0] == 42) std::fprintf(stderr, " ");  // keep the sums alive
-  return best;
+
+  /// Sum of everything read so far (only there so the compiler must perform the reads).
+  [[nodiscard]] uint64_t checksum() const noexcept { return checksum_; }
+
+ private:
+  std::vector<uint64_t> words_;
+  uint64_t checksum_ = 0;
+};
+
+/// Read bandwidth (GB/s) of `pool` streaming a 256 MiB buffer, best of 5 passes.
+[[nodiscard]] inline double measure_read_bandwidth_gbs(ThreadPool& pool) {
+  BandwidthProbe probe;
+  return probe.measure(pool, 5);
 }
 
 }  // namespace llmforge

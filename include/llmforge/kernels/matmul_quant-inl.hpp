@@ -411,11 +411,14 @@ HWY_INLINE float qk_dot_row(const uint8_t* u, const float* ws4, const float* wm,
 // Decodes each row once into `scratch` and multiplies it with every activation row; rows are taken
 // in tiles so that the decoded rows stay in L1 while the activations stream. AVX2 multiplies the
 // blocks in registers instead, in llama.cpp's order (matmul_quant_avx2-inl.hpp).
-void MatMulQuant(GgmlType type, const uint8_t* w, std::size_t row_bytes, const int8_t* q, const float* d4,
-                 const float* s, std::size_t k, std::size_t n, float* y, std::size_t ys, std::size_t r0,
-                 std::size_t r1, uint8_t* scratch, bool interleaved) {
+void MatMulQuant(GgmlType type, const uint8_t* w, std::size_t row_bytes, const QuantActView& act, std::size_t n,
+                 float* y, std::size_t ys, std::size_t r0, std::size_t r1, uint8_t* scratch, bool interleaved) {
+  const int8_t* q = act.q;
+  const float* d4 = act.d4;
+  const float* s = act.s;
+  const std::size_t k = act.k;
 #ifdef LLMFORGE_QK_AVX2
-  if (qa_matmul(type, w, row_bytes, QaAct{q, d4, s, k}, n, y, ys, r0, r1, interleaved)) return;
+  if (qa_matmul(type, w, row_bytes, QaAct{q, d4, s, act.bs, k}, n, y, ys, r0, r1, interleaved)) return;
 #else
   (void)interleaved;
 #endif

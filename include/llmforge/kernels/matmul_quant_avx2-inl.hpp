@@ -39,12 +39,16 @@ namespace llmforge::kernels::HWY_NAMESPACE {
 // explicitly, so their results do not depend on this file's own contraction setting.
 inline constexpr bool kQaScalarFma = true;
 
-// Activation rows in the kernels' layout (QuantActView), token t at q + t * k, d4 + t * k / 4, s + t * k / 16.
+// Activation rows in the kernels' layout (QuantActView), token t at q + t * k, d4 + t * k / 4, s and bs + t * k / 16.
 struct QaAct {
   const int8_t* q;
   const float* d4;
   const float* s;
+  const int16_t* bs;
   std::size_t k;
+
+  // Tokens t0, t0 + 1, ... of these rows.
+  [[nodiscard]] QaAct from(std::size_t t0) const { return {q + t0 * k, d4 + t0 * (k / 4), s + t0 * (k / 16), bs + t0 * (k / 16), k}; }
 };
 
 // Which of llama.cpp's summation orders a product follows (see qa_matmul).
@@ -76,10 +80,51 @@ HWY_INLINE __m256i qa_dot_us(__m256i u, __m256i x) {
 HWY_INLINE __m256i qa_dot_ss_scaled(__m256i w, __m256i x, __m256i sc16) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)), sc16);
 }
-// Two 16-value group scales for one 32-value chunk: the low 128 bits scale values 0..15.
-HWY_INLINE __m256i qa_scale_pair(int lo, int hi) {
-  return _mm256_insertf128_si256(_mm256_castsi128_si256(_mm_set1_epi16(static_cast<int16_t>(lo))),
-                                 _mm_set1_epi16(static_cast<int16_t>(hi)), 1);
+// Sixteen int8 group scales of a super-block widened to int16 once, handed out per 32-value chunk
+// by an in-lane byte shuffle: pair(c) holds scale 2c in the low 128 bits (values 0..15 of the chunk)
+// and scale 2c + 1 in the high 128 bits.
+struct QaScales16 {
+  __m256i lo, hi;  // scales 0..7 and 8..15 as int16, repeated in both 128-bit halves
+  HWY_INLINE explicit QaScales16(__m128i s8)
+      : lo(_mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(s8))),
+        hi(_mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_srli_si128(s8, 8)))) {}
+  HWY_INLINE __m256i pair(int c) const {
+    const int j = c & 3;  // int16 lanes 2j (low half) and 2j + 1 (high half) of lo or hi
+    const __m256i mask = _mm256_setr_epi8(
+        static_cast<char>(4 * j), static_cast<char>(4 * j + 1), static_cast<char>(4 * j), static_cast<char>(4 * j + 1),
+        static_cast<char>(4 * j), static_cast<char>(4 * j + 1), static_cast<char>(4 * j), static_cast<char>(4 * j + 1),
+        static_cast<char>(4 * j), static_cast<char>(4 * j + 1), static_cast<char>(4 * j), static_cast<char>(4 * j + 1),
+        static_cast<char>(4 * j), static_cast<char>(4 * j + 1), static_cast<char>(4 * j), static_cast<char>(4 * j + 1),
+        static_cast<char>(4 * j + 2), static_cast<char>(4 * j + 3), static_cast<char>(4 * j + 2), static_cast<char>(4 * j + 3),
+        static_cast<char>(4 * j + 2), static_cast<char>(4 * j + 3), static_cast<char>(4 * j + 2), static_cast<char>(4 * j + 3),
+        static_cast<char>(4 * j + 2), static_cast<char>(4 * j + 3), static_cast<char>(4 * j + 2), static_cast<char>(4 * j + 3),
+        static_cast<char>(4 * j + 2), static_cast<char>(4 * j + 3), static_cast<char>(4 * j + 2), static_cast<char>(4 * j + 3));
+    return _mm256_shuffle_epi8(c < 4 ? lo : hi, mask);
+  }
+};
+
+// Q3_K: the sixteen 6-bit scales minus 32 (int8), unpacked from their 12-byte packing: low nibbles
+// from bytes 0..7 (scales 0..7 low, 8..15 high nibble), two high bits per scale from bytes 8..11.
+HWY_INLINE __m128i qa_q3k_scales(const uint8_t* packed) {
+  uint32_t u[3];
+  std::memcpy(u, packed, 12);
+  const uint32_t m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
+  const __m128i v = _mm_setr_epi32(static_cast<int>((u[0] & m4) | ((u[2] & m2) << 4)),
+                                   static_cast<int>((u[1] & m4) | (((u[2] >> 2) & m2) << 4)),
+                                   static_cast<int>(((u[0] >> 4) & m4) | (((u[2] >> 4) & m2) << 4)),
+                                   static_cast<int>(((u[1] >> 4) & m4) | (((u[2] >> 6) & m2) << 4)));
+  return _mm_sub_epi8(v, _mm_set1_epi8(32));
+}
+
+// Q4_K / Q5_K: the eight 6-bit scales (bytes 0..7) and minimums (bytes 8..15) of a super-block,
+// unpacked from their 12-byte packing with 32-bit word operations.
+HWY_INLINE __m128i qa_k4_scales_mins(const uint8_t* packed) {
+  uint32_t u[3];
+  std::memcpy(u, packed, 12);
+  const uint32_t sc_lo = u[0] & 0x3f3f3f3fu, mn_lo = u[1] & 0x3f3f3f3fu;
+  const uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+  const uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+  return _mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi), static_cast<int>(mn_lo), static_cast<int>(mn_hi));
 }
 
 // 16 bytes of nibble pairs -> 32 levels (low nibbles first), as the 32-value formats store them.
@@ -97,15 +142,8 @@ HWY_INLINE __m256i qa_bits(const uint8_t* qh) {
   return _mm256_cmpeq_epi8(_mm256_or_si256(b, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe)), _mm256_set1_epi64x(-1));
 }
 
-// Q8_K group sums (16 x int16) of one super-block. QuantActView keeps s = d * bsum (float product);
-// |bsum| <= 2048, so s / d rounds back to the integer exactly. d = 0 only for all-zero blocks.
-HWY_INLINE __m256i qa_bsums(const float* s16, float d) {
-  if (d == 0.f) return _mm256_setzero_si256();
-  const __m256 vd = _mm256_set1_ps(d);
-  const __m256i lo = _mm256_cvtps_epi32(_mm256_div_ps(_mm256_loadu_ps(s16), vd));
-  const __m256i hi = _mm256_cvtps_epi32(_mm256_div_ps(_mm256_loadu_ps(s16 + 8), vd));
-  return _mm256_permute4x64_epi64(_mm256_packs_epi32(lo, hi), 0xD8);
-}
+// Q8_K group sums (16 x int16) of token t's super-block i.
+HWY_INLINE __m256i qa_bsums(QaAct a, std::size_t t, std::size_t i) { return qa_load(a.bs + t * (a.k / 16) + 16 * i); }
 
 // ---- 32-value formats ----
 
@@ -204,10 +242,7 @@ HWY_NOINLINE void qa_row32(const uint8_t* row, QaAct a, QaOrder order, float* ou
     if (pairs && nb_vec < nb) {
       float dw, mw;
       const __m256i w = qa_block32<kType>(row, nb_vec, dw, mw);
-      const __m256i p = qa_dot_ss(w, qa_load(a.q + t * k + 32 * nb_vec));
-      const __m128i h = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
-      const __m128i h2 = _mm_add_epi32(h, _mm_unpackhi_epi64(h, h));
-      const int sumi = _mm_cvtsi128_si32(_mm_add_epi32(h2, _mm_shuffle_epi32(h2, 1)));
+      const int sumi = qa_isum(qa_dot_ss(w, qa_load(a.q + t * k + 32 * nb_vec)));
       r = qa_mla(a.d4[t * (k / 4) + 8 * nb_vec] * dw, static_cast<float>(sumi), r);
     }
     out[t] = r;
@@ -241,11 +276,12 @@ HWY_NOINLINE void qa_row_q2_k(const BlockQ2_K* b, QaAct a, float* out) {
     const float dw = qa_h2f(b[i].d), mw = qa_h2f(b[i].dmin);
     const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[i].scales));
     const __m256i mins = _mm256_cvtepi8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0F)));
+    const QaScales16 scales(_mm_and_si128(packed, _mm_set1_epi8(0x0F)));
     __m256i sumi[NT];
     for (int t = 0; t < NT; ++t) sumi[t] = _mm256_setzero_si256();
     for (int c = 0; c < 8; ++c) {
       const __m256i lv = _mm256_and_si256(_mm256_srli_epi16(qa_load(b[i].qs + 32 * (c / 4)), 2 * (c % 4)), m3);
-      const __m256i sc = qa_scale_pair(b[i].scales[2 * c] & 0xF, b[i].scales[2 * c + 1] & 0xF);
+      const __m256i sc = scales.pair(c);
       for (int t = 0; t < NT; ++t) {
         const __m256i x = qa_load(a.q + t * k + 256 * i + 32 * c);
         sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(_mm256_maddubs_epi16(lv, x), sc));
@@ -253,7 +289,7 @@ HWY_NOINLINE void qa_row_q2_k(const BlockQ2_K* b, QaAct a, float* out) {
     }
     for (int t = 0; t < NT; ++t) {
       const float dx = a.d4[t * (k / 4) + 64 * i];
-      const __m256i prod = _mm256_madd_epi16(mins, qa_bsums(a.s + t * (k / 16) + 16 * i, dx));
+      const __m256i prod = _mm256_madd_epi16(mins, qa_bsums(a, t, i));
       acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(-dx * mw), _mm256_cvtepi32_ps(prod), acc[t]);
       acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dx * dw), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
     }
@@ -268,8 +304,7 @@ HWY_NOINLINE void qa_row_q3_k(const BlockQ3_K* b, QaAct a, float* out) {
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   for (std::size_t i = 0; i < k / 256; ++i) {
-    int8_t sc[16];
-    quant_detail::q3k_scales(b[i].scales, sc);
+    const QaScales16 scales(qa_q3k_scales(b[i].scales));
     const __m256i hm = qa_load(b[i].hmask);
     __m256i sumi[NT];
     for (int t = 0; t < NT; ++t) sumi[t] = _mm256_setzero_si256();
@@ -277,8 +312,7 @@ HWY_NOINLINE void qa_row_q3_k(const BlockQ3_K* b, QaAct a, float* out) {
       const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(qa_load(b[i].qs + 32 * (c / 4)), 2 * (c % 4)), m3);
       const __m256i hb = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, c), one), 2);
       const __m256i w = _mm256_sub_epi8(_mm256_or_si256(lo, hb), four);  // level - 4
-      const __m256i scv = qa_scale_pair(sc[2 * c], sc[2 * c + 1]);
-      qa_add_chunk<NT>(sumi, w, scv, a, 256 * i + 32 * c);
+      qa_add_chunk<NT>(sumi, w, scales.pair(c), a, 256 * i + 32 * c);
     }
     qa_add_superblock<NT>(acc, sumi, qa_h2f(b[i].d), a, i);
   }
@@ -300,8 +334,9 @@ HWY_NOINLINE void qa_row_q45_k(const Block* b, QaAct a, float* out) {
     summs[t] = 0.f;
   }
   for (std::size_t i = 0; i < k / 256; ++i) {
-    uint8_t sc[8], mn[8];
-    for (int j = 0; j < 8; ++j) quant_detail::scale_min_k4(j, b[i].scales, sc[j], mn[j]);
+    const __m128i sc_mn = qa_k4_scales_mins(b[i].scales);
+    // Scale c (of the eight 32-value chunks) in every int16 lane: bytes 2c, 2c + 1 of the widened scales.
+    const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sc_mn));
     __m256i hbits = _mm256_setzero_si256();
     if constexpr (kFive) hbits = qa_load(b[i].qh);
     __m256i sumi[NT];
@@ -310,17 +345,17 @@ HWY_NOINLINE void qa_row_q45_k(const Block* b, QaAct a, float* out) {
       __m256i lv = _mm256_and_si256(_mm256_srli_epi16(qa_load(b[i].qs + 32 * (c / 2)), 4 * (c % 2)), m4);
       if constexpr (kFive)
         lv = _mm256_or_si256(lv, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, c), one), 4));
-      const __m256i scv = _mm256_set1_epi16(sc[c]);
+      const __m256i scv = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(static_cast<int16_t>(0x0100 + 0x0202 * c)));
       for (int t = 0; t < NT; ++t) {
         const __m256i x = qa_load(a.q + t * k + 256 * i + 32 * c);
         sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(_mm256_maddubs_epi16(lv, x), scv));
       }
     }
     const float dw = qa_h2f(b[i].d), mw = qa_h2f(b[i].dmin);
-    const __m128i mins = _mm_setr_epi16(mn[0], mn[1], mn[2], mn[3], mn[4], mn[5], mn[6], mn[7]);
+    const __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(sc_mn, 8));
     for (int t = 0; t < NT; ++t) {
       const float dx = a.d4[t * (k / 4) + 64 * i];
-      const __m256i bs = qa_bsums(a.s + t * (k / 16) + 16 * i, dx);
+      const __m256i bs = qa_bsums(a, t, i);
       const __m128i pairs = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
       const __m128i prod = _mm_madd_epi16(mins, pairs);  // lane m: mins 2m, 2m+1
       const float dmin = -dx * mw;
@@ -344,6 +379,7 @@ HWY_NOINLINE void qa_row_q6_k(const BlockQ6_K* b, QaAct a, float* out) {
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   for (std::size_t i = 0; i < k / 256; ++i) {
+    const QaScales16 scales(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b[i].scales)));
     __m256i sumi[NT];
     for (int t = 0; t < NT; ++t) sumi[t] = _mm256_setzero_si256();
     for (int c = 0; c < 8; ++c) {
@@ -352,8 +388,7 @@ HWY_NOINLINE void qa_row_q6_k(const BlockQ6_K* b, QaAct a, float* out) {
       const __m256i lo = _mm256_and_si256(cc & 2 ? _mm256_srli_epi16(ql, 4) : ql, m4);
       const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qa_load(b[i].qh + 32 * h), 2 * cc), m3);
       const __m256i w = _mm256_sub_epi8(_mm256_or_si256(lo, _mm256_slli_epi16(hi, 4)), m32);  // level - 32
-      const __m256i scv = qa_scale_pair(b[i].scales[2 * c], b[i].scales[2 * c + 1]);
-      qa_add_chunk<NT>(sumi, w, scv, a, 256 * i + 32 * c);
+      qa_add_chunk<NT>(sumi, w, scales.pair(c), a, 256 * i + 32 * c);
     }
     qa_add_superblock<NT>(acc, sumi, qa_h2f(b[i].d), a, i);
   }
@@ -379,41 +414,54 @@ HWY_INLINE bool qa_row_n(GgmlType type, const uint8_t* row, QaAct a, QaOrder ord
 }
 
 // Eight Q4_0 rows against NT tokens in the re-packed order (the same arithmetic as qa_row32's
-// Interleaved branch, row by row): each row's block sum is formed in int32, the eight sums are
-// gathered into one vector with horizontal adds, and lane r keeps row r's accumulator.
-// The weights enter as unsigned levels (0..15); subtracting 8 * (sum of the activation block,
-// `xsum`) gives the same integer as the signed weights would.
+// Interleaved branch, row by row): each row's block sum is formed in int32 and lane r of one vector
+// keeps row r's accumulator. Rows r and r + 4 share a register (low and high 128 bits), so one
+// maddubs covers 16 values of two rows; the weights enter as unsigned levels (0..15) and subtracting
+// 8 * (sum of the activation block) gives the same integer as the signed weights would.
 template <int NT>
-HWY_NOINLINE void qa_q4_0_rows8(const uint8_t* w, std::size_t row_bytes, QaAct a, const int32_t* xsum, float* out) {
+HWY_NOINLINE void qa_q4_0_rows8(const uint8_t* w, std::size_t row_bytes, QaAct a, float* out) {
   const std::size_t k = a.k, nb = k / 32;
+  const __m256i m4 = _mm256_set1_epi8(0x0F), ones16 = _mm256_set1_epi16(1);
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  const BlockQ4_0* b[8];
+  for (int r = 0; r < 8; ++r) b[r] = reinterpret_cast<const BlockQ4_0*>(w + r * row_bytes);
+  // The eight rows are read as eight interleaved streams, which the hardware prefetcher follows
+  // poorly; instead the next eight rows (contiguous bytes) are prefetched in order, as many bytes per
+  // block step as the step consumes. A prefetch past the matrix is harmless (it never faults); the
+  // address is formed as an integer, not as a pointer past the end.
+  const uintptr_t next = reinterpret_cast<uintptr_t>(w) + 8 * row_bytes;
   for (std::size_t i = 0; i < nb; ++i) {
-    __m256i wv[8];
-    const BlockQ4_0* b[8];
-    for (int r = 0; r < 8; ++r) {
-      b[r] = reinterpret_cast<const BlockQ4_0*>(w + r * row_bytes) + i;
-      _mm_prefetch(reinterpret_cast<const char*>(b[r] + 16), _MM_HINT_T0);  // eight streams: help the prefetcher
-      wv[r] = qa_nibbles(b[r]->qs);
+    for (std::size_t off = 0; off < 8 * sizeof(BlockQ4_0); off += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(next + 8 * sizeof(BlockQ4_0) * i + off), _MM_HINT_T0);
+    // Low nibbles (values 0..15 of the block) and high nibbles (16..31) of rows {r, r + 4}.
+    __m256i lo[4], hi[4];
+    for (int r = 0; r < 4; ++r) {
+      const __m256i q = _mm256_inserti128_si256(
+          _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b[r][i].qs))),
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[r + 4][i].qs)), 1);
+      lo[r] = _mm256_and_si256(q, m4);
+      hi[r] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
     }
     // The eight fp16 scales, inserted in registers (a store and reload would stall store forwarding).
-    const __m128i dbits = _mm_setr_epi16(static_cast<short>(b[0]->d.bits), static_cast<short>(b[1]->d.bits),
-                                         static_cast<short>(b[2]->d.bits), static_cast<short>(b[3]->d.bits),
-                                         static_cast<short>(b[4]->d.bits), static_cast<short>(b[5]->d.bits),
-                                         static_cast<short>(b[6]->d.bits), static_cast<short>(b[7]->d.bits));
+    const __m128i dbits = _mm_setr_epi16(static_cast<short>(b[0][i].d.bits), static_cast<short>(b[1][i].d.bits),
+                                         static_cast<short>(b[2][i].d.bits), static_cast<short>(b[3][i].d.bits),
+                                         static_cast<short>(b[4][i].d.bits), static_cast<short>(b[5][i].d.bits),
+                                         static_cast<short>(b[6][i].d.bits), static_cast<short>(b[7][i].d.bits));
     const __m256 dw = _mm256_cvtph_ps(dbits);
     for (int t = 0; t < NT; ++t) {
-      const __m256i x = qa_load(a.q + t * k + 32 * i);
-      const __m256i h01 = _mm256_hadd_epi32(qa_dot_us(wv[0], x), qa_dot_us(wv[1], x));
-      const __m256i h23 = _mm256_hadd_epi32(qa_dot_us(wv[2], x), qa_dot_us(wv[3], x));
-      const __m256i h45 = _mm256_hadd_epi32(qa_dot_us(wv[4], x), qa_dot_us(wv[5], x));
-      const __m256i h67 = _mm256_hadd_epi32(qa_dot_us(wv[6], x), qa_dot_us(wv[7], x));
-      const __m256i h0123 = _mm256_hadd_epi32(h01, h23), h4567 = _mm256_hadd_epi32(h45, h67);
-      const __m256i sums = _mm256_sub_epi32(_mm256_add_epi32(_mm256_permute2x128_si256(h0123, h4567, 0x20),
-                                                             _mm256_permute2x128_si256(h0123, h4567, 0x31)),
-                                            _mm256_set1_epi32(8 * xsum[t * nb + i]));
+      const int8_t* x = a.q + t * k + 32 * i;
+      const __m256i xl = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
+      const __m256i xh = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + 16)));
+      __m256i p[4];  // lanes 0-3: partial sums of row r, lanes 4-7: of row r + 4 (|int16 lane| <= 4 * 15 * 128)
+      for (int r = 0; r < 4; ++r)
+        p[r] = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo[r], xl), _mm256_maddubs_epi16(hi[r], xh)), ones16);
+      // hadd(hadd(p0, p1), hadd(p2, p3)) = rows 0, 1, 2, 3 | 4, 5, 6, 7.
+      const __m256i sums = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+      const int16_t* bs = a.bs + t * (k / 16) + 2 * i;
+      const __m256i isum = _mm256_sub_epi32(sums, _mm256_set1_epi32(8 * (bs[0] + bs[1])));
       const __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(a.d4[t * (k / 4) + 8 * i]));
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), sc, acc[t]);
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), sc, acc[t]);
     }
   }
   for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out + 8 * t, acc[t]);
@@ -428,26 +476,16 @@ HWY_INLINE bool qa_matmul(GgmlType type, const uint8_t* w, std::size_t row_bytes
   const QaOrder order = interleaved ? QaOrder::Interleaved : n >= 2 ? QaOrder::TinyBlas : QaOrder::VecDot;
   float out[4];
   if (order == QaOrder::Interleaved && type == GgmlType::Q4_0) {
-    // Per token and block: the sum of the 32 int8 activations.
-    const std::size_t nb = a.k / 32;
-    thread_local std::vector<int32_t> xsum;
-    xsum.resize(n * nb);
-    const __m256i ones8 = _mm256_set1_epi8(1);
-    for (std::size_t j = 0; j < n * nb; ++j) {
-      const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, qa_load(a.q + 32 * j)), _mm256_set1_epi16(1));
-      xsum[j] = qa_isum(p);
-    }
     float out8[32];
     for (; r0 + 8 <= r1; r0 += 8) {
       for (std::size_t t0 = 0; t0 < n; t0 += 4) {
-        const QaAct at{a.q + t0 * a.k, a.d4 + t0 * (a.k / 4), a.s + t0 * (a.k / 16), a.k};
+        const QaAct at = a.from(t0);
         const std::size_t nt = n - t0 < 4 ? n - t0 : 4;
         const uint8_t* rows = w + r0 * row_bytes;
-        const int32_t* xs = xsum.data() + t0 * nb;
-        if (nt == 4) qa_q4_0_rows8<4>(rows, row_bytes, at, xs, out8);
-        else if (nt == 3) qa_q4_0_rows8<3>(rows, row_bytes, at, xs, out8);
-        else if (nt == 2) qa_q4_0_rows8<2>(rows, row_bytes, at, xs, out8);
-        else qa_q4_0_rows8<1>(rows, row_bytes, at, xs, out8);
+        if (nt == 4) qa_q4_0_rows8<4>(rows, row_bytes, at, out8);
+        else if (nt == 3) qa_q4_0_rows8<3>(rows, row_bytes, at, out8);
+        else if (nt == 2) qa_q4_0_rows8<2>(rows, row_bytes, at, out8);
+        else qa_q4_0_rows8<1>(rows, row_bytes, at, out8);
         for (std::size_t t = 0; t < nt; ++t)
           for (std::size_t j = 0; j < 8; ++j) y[(t0 + t) * ys + r0 + j] = out8[8 * t + j];
       }
@@ -455,7 +493,7 @@ HWY_INLINE bool qa_matmul(GgmlType type, const uint8_t* w, std::size_t row_bytes
   }
   for (std::size_t r = r0; r < r1; ++r) {
     for (std::size_t t0 = 0; t0 < n; t0 += 4) {
-      const QaAct at{a.q + t0 * a.k, a.d4 + t0 * (a.k / 4), a.s + t0 * (a.k / 16), a.k};
+      const QaAct at = a.from(t0);
       const std::size_t nt = n - t0 < 4 ? n - t0 : 4;
       const uint8_t* row = w + r * row_bytes;
       const bool ok = nt == 4   ? qa_row_n<4>(type, row, at, order, out)

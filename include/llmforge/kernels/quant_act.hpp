@@ -66,12 +66,14 @@ class QuantActivations {
     grow(q_, n * k);
     grow(d4_, n * k / 4);
     grow(s_, n * k / 16);
+    grow(bs_, n * k / 16);
     const std::size_t rb = quant::row_bytes(act_type, k);
     for (std::size_t t = 0; t < n; ++t) {
       const auto* row = static_cast<const unsigned char*>(blocks) + t * rb;
       int8_t* q = q_.data() + t * k;
       float* d4 = d4_.data() + t * k / 4;
       float* s = s_.data() + t * k / 16;
+      int16_t* bs = bs_.data() + t * k / 16;
       if (act_type == GgmlType::Q8_K) {
         const auto* b = reinterpret_cast<const BlockQ8_K*>(row);
         for (std::size_t i = 0; i < k / 256; ++i) {
@@ -107,10 +109,15 @@ class QuantActivations {
       } else {
         throw UnsupportedError("activation type must be Q8_0, Q8_1 or Q8_K");
       }
+      for (std::size_t g = 0; g < k / 16; ++g) {
+        int sum = 0;
+        for (std::size_t l = 0; l < 16; ++l) sum += q[16 * g + l];
+        bs[g] = static_cast<int16_t>(sum);  // |sum| <= 16 * 128
+      }
     }
   }
 
-  [[nodiscard]] QuantActView view() const noexcept { return {q_.data(), d4_.data(), s_.data(), k_}; }
+  [[nodiscard]] QuantActView view() const noexcept { return {q_.data(), d4_.data(), s_.data(), bs_.data(), k_}; }
   [[nodiscard]] std::size_t rows() const noexcept { return n_; }
 
  private:
@@ -121,6 +128,7 @@ class QuantActivations {
   std::vector<unsigned char> blocks_;
   std::vector<int8_t> q_;
   std::vector<float> d4_, s_;
+  std::vector<int16_t> bs_;
   std::size_t k_ = 0, n_ = 0;
 };
 

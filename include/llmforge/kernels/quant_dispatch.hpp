@@ -16,11 +16,13 @@ inline constexpr std::size_t kQuantGroup = 16;
 /// Activation rows quantized to int8 for the integer dot products, in the kernels' layout. Row `t`
 /// (of `n`) has `k` int8 values `q + t * k`; per group `g` of 16 values a scale `d4[t * k / 4 + 4 g]`
 /// (repeated 4 times, one per 32-bit lane of a 16-byte group) and a sum term `s[t * k / 16 + g]`
-/// (`d * sum(q)` of the group, or the Q8_1 block's fp16 `s` in the even group and 0 in the odd one).
+/// (`d * sum(q)` of the group, or the Q8_1 block's fp16 `s` in the even group and 0 in the odd one),
+/// and the exact integer sum of the group's 16 values `bs[t * k / 16 + g]`.
 struct QuantActView {
   const int8_t* q = nullptr;
   const float* d4 = nullptr;
   const float* s = nullptr;
+  const int16_t* bs = nullptr;
   std::size_t k = 0;
 };
 

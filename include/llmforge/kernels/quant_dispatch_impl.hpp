@@ -32,8 +32,8 @@ void matmul_quant(GgmlType type, const void* w, std::size_t w_row_bytes, const Q
   const std::size_t k = act.k;
   uint8_t* scratch = detail::quant_scratch(4 * (2 * k + k / 4) + 64);
   const bool interleaved = type == GgmlType::Q4_0 && w_rows > 0 && w_rows % 8 == 0;
-  HWY_DYNAMIC_DISPATCH(MatMulQuant)(type, static_cast<const uint8_t*>(w), w_row_bytes, act.q, act.d4, act.s, k, n, y,
-                                    y_stride, r0, r1, scratch, interleaved);
+  HWY_DYNAMIC_DISPATCH(MatMulQuant)(type, static_cast<const uint8_t*>(w), w_row_bytes, act, n, y, y_stride, r0, r1,
+                                    scratch, interleaved);
 }
 
 void decode_quant_row(GgmlType type, const void* row, std::size_t k, uint8_t* u, float* ws4, float* wm) {

@@ -53,7 +53,11 @@ class DecoderOnlyModel final : public Model {
     layers_.reserve(config_.num_layers);
     for (std::size_t i = 0; i < config_.num_layers; ++i) layers_.push_back(Arch::Layer::load(l, i, config_));
     l.finish();
-    for (const auto& t : file_->tensors()) weight_bytes_ += t.size;
+    // Bytes read per token: every weight, but only one row of an embedding table that is not also the
+    // output matrix.
+    weight_bytes_ = l.bytes_loaded();
+    if (output_) weight_bytes_ -= nn::bytes_of(token_embd_) - nn::bytes_of(token_embd_) / config_.vocab_size;
+    if (pos_embd_) weight_bytes_ -= nn::bytes_of(*pos_embd_) - nn::bytes_of(*pos_embd_) / config_.context_len;
   }
 
   [[nodiscard]] const ModelConfig& config() const noexcept override { return config_; }

@@ -82,6 +82,10 @@ class WeightLoader {
 
   [[nodiscard]] const io::GgufFile& file() const noexcept { return file_; }
 
+  /// Bytes of every matrix and vector handed out so far, as stored in memory (after any load-time
+  /// quantization); vectors count as F32.
+  [[nodiscard]] std::size_t bytes_loaded() const noexcept { return bytes_loaded_; }
+
   /// True if the table names `role` and the file holds that tensor for `layer`.
   [[nodiscard]] bool has(Role role, std::size_t layer = 0) const {
     for (const auto& row : table_)
@@ -115,6 +119,7 @@ class WeightLoader {
     if (!t) return std::nullopt;
     check_shape(*t, Shape{rows, cols});
     auto w = load_weight(file_, *t, options_);
+    bytes_loaded_ += bytes_of(w);
     if (to_quantize_ > 0 && will_quantize(*t)) options_.progress(++quantized_, to_quantize_, t->name);
     return w;
   }
@@ -130,6 +135,7 @@ class WeightLoader {
     const auto* t = find(role, layer);
     if (!t) return std::nullopt;
     check_shape(*t, Shape{n});
+    bytes_loaded_ += n * sizeof(float);
     if (t->ggml_type() == GgmlType::F32) return file_.tensor<F32>(*t);
     auto out = Tensor<F32, Cpu>::empty(Shape{n});
     const AnyWeight w = load_weight(file_, *t);
@@ -156,6 +162,7 @@ class WeightLoader {
   WeightLoadOptions options_;
   std::size_t to_quantize_ = 0;
   mutable std::size_t quantized_ = 0;
+  mutable std::size_t bytes_loaded_ = 0;
 
   // Whether load_weight re-quantizes this tensor (a 2-D float matrix of another type than the target).
   [[nodiscard]] bool will_quantize(const io::GgufTensorInfo& t) const {
