@@ -3,7 +3,9 @@
 // quantizers, no importance matrix) and writes a new GGUF (temporary file + rename).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -39,6 +41,11 @@ int cmd_quantize(const std::vector<std::string>& args) {
   writer.set_all(file.metadata());
   if (auto ft = llama_file_type(plan.name)) writer.set("general.file_type", io::Value(uint32_t{*ft}));
   writer.set("general.quantization_version", io::Value(uint32_t{2}));
+  // Block count for the _M mixes' per-layer choices: `<arch>.block_count`, else the highest "blk.N." + 1.
+  std::size_t n_layers = 0;
+  for (const auto& t : file.tensors())
+    if (t.name.rfind("blk.", 0) == 0) n_layers = std::max<std::size_t>(n_layers, std::strtoul(t.name.c_str() + 4, nullptr, 10) + 1);
+  const bool tied_output = file.find_tensor("output.weight") == nullptr;
   ThreadPool pool(threads);
   std::size_t fallbacks = 0;
   for (const auto& t : file.tensors()) {
@@ -49,7 +56,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
       continue;
     }
     const std::size_t k = t.shape[1], rows = t.shape[0];
-    const GgmlType want = t.name == "output.weight" ? plan.output : plan.base;
+    const GgmlType want = plan.type_for(t.name, n_layers, tied_output);
     const GgmlType dst = fit_type(want, k);
     if (dst != want) {
       ++fallbacks;

@@ -139,8 +139,8 @@ int cmd_synth(const std::vector<std::string>& args) {
   const std::size_t dim = p->dim, q_dim = std::size_t{p->head_dim} * p->heads, kv_dim = std::size_t{p->head_dim} * p->kv_heads,
                     ffn = p->ffn, vocab = p->vocab;
   uint64_t tensor_seed = seed * 0x9E3779B97F4A7C15ull;
-  auto matrix = [&](const std::string& name, std::size_t rows, std::size_t k, GgmlType want, float sigma) {
-    const GgmlType t = fit_type(want, k);
+  auto matrix = [&](const std::string& name, std::size_t rows, std::size_t k, float sigma) {
+    const GgmlType t = fit_type(plan.type_for(name, p->layers, /*tied_output=*/gemma2), k);
     const uint64_t s = ++tensor_seed;
     w.add_tensor(name, Shape{rows, k}, t, [=](std::byte* o) { fill_matrix(o, t, rows, k, sigma, s); });
   };
@@ -151,25 +151,25 @@ int cmd_synth(const std::vector<std::string>& args) {
     });
   };
   const float s_in = 1.f / std::sqrt(static_cast<float>(dim)), s_ffn = 1.f / std::sqrt(static_cast<float>(ffn));
-  matrix("token_embd.weight", vocab, dim, plan.base, 1.0f);
+  matrix("token_embd.weight", vocab, dim, 1.0f);
   for (uint32_t l = 0; l < p->layers; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     ones(b + "attn_norm.weight", dim);
-    matrix(b + "attn_q.weight", q_dim, dim, plan.base, s_in);
-    matrix(b + "attn_k.weight", kv_dim, dim, plan.base, s_in);
-    matrix(b + "attn_v.weight", kv_dim, dim, plan.base, s_in);
-    matrix(b + "attn_output.weight", dim, q_dim, plan.base, s_in);
+    matrix(b + "attn_q.weight", q_dim, dim, s_in);
+    matrix(b + "attn_k.weight", kv_dim, dim, s_in);
+    matrix(b + "attn_v.weight", kv_dim, dim, s_in);
+    matrix(b + "attn_output.weight", dim, q_dim, s_in);
     ones(b + "ffn_norm.weight", dim);
     if (gemma2) {
       ones(b + "post_attention_norm.weight", dim);
       ones(b + "post_ffw_norm.weight", dim);
     }
-    matrix(b + "ffn_gate.weight", ffn, dim, plan.base, s_in);
-    matrix(b + "ffn_up.weight", ffn, dim, plan.base, s_in);
-    matrix(b + "ffn_down.weight", dim, ffn, plan.base, s_ffn);
+    matrix(b + "ffn_gate.weight", ffn, dim, s_in);
+    matrix(b + "ffn_up.weight", ffn, dim, s_in);
+    matrix(b + "ffn_down.weight", dim, ffn, s_ffn);
   }
   ones("output_norm.weight", dim);
-  if (!gemma2) matrix("output.weight", vocab, dim, plan.output, s_in);  // Gemma ties the output to token_embd
+  if (!gemma2) matrix("output.weight", vocab, dim, s_in);  // Gemma ties the output to token_embd
   w.write(out, [](std::size_t done, std::size_t total, const std::string& name) { progress_bar(done, total, name); });
   std::fprintf(stderr, "wrote %s (%s, %s)\n", out.c_str(), p->name, plan.name.c_str());
   return 0;

@@ -8,5 +8,6 @@
 #include <llmforge/quant/iq4_nl.hpp>
 #include <llmforge/quant/k_quants.hpp>
 #include <llmforge/quant/legacy.hpp>
+#include <llmforge/quant/plan.hpp>
 #include <llmforge/quant/table.hpp>
 #include <llmforge/quant/traits.hpp>

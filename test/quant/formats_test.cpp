@@ -155,3 +155,30 @@ BOOST_AUTO_TEST_CASE(requantizing_tiny512_matches_llama_quantize,
     BOOST_TEST(compared == 30u, variant);
   }
 }
+
+// The per-tensor types of `llmforge quantize` / `synth` plans are llama-quantize's: its _M mixes (Q6_K
+// attn_v / ffn_down in the layers use_more_bits picks, Q5_K / Q4_K for Q3_K_M, Q6_K output) and --pure
+// for the plain types, as the reference tiny512 variants were made.
+BOOST_AUTO_TEST_CASE(quantization_plans_match_llama_quantize_types,
+                     *utf::precondition(test::needs_file(test::reference("models/tiny512-q4_k_m.gguf")))) {
+  for (const char* variant : {"q3_k_m", "q4_k_m", "q5_k_m", "q4_0", "q2_k", "q6_k", "iq4_nl"}) {
+    const auto ref = io::GgufFile::open(test::reference(std::string("models/tiny512-") + variant + ".gguf"));
+    const quant::QuantPlan plan = quant::parse_quant_plan(variant);
+    std::size_t n_layers = 0, compared = 0, promoted = 0;
+    for (const auto& t : ref.tensors())
+      if (t.name.rfind("blk.", 0) == 0) n_layers = std::max<std::size_t>(n_layers, std::stoul(t.name.substr(4)) + 1);
+    BOOST_TEST(n_layers == 4u);
+    for (const auto& t : ref.tensors()) {
+      if (t.shape.size() != 2) continue;
+      const GgmlType want = quant::fit_type(plan.type_for(t.name, n_layers), t.shape[1]);
+      BOOST_TEST((want == t.ggml_type()), variant << " " << t.name << ": plan " << ggml_type_info(want).name << ", llama-quantize "
+                                               << ggml_type_info(t.ggml_type()).name);
+      ++compared;
+      promoted += t.ggml_type() != plan.base;
+    }
+    BOOST_TEST(compared == 30u, variant);
+    if (plan.mix) BOOST_TEST(promoted >= 5u, variant);  // the mixes really differ from the base type
+  }
+  BOOST_CHECK_THROW(quant::parse_quant_plan("q4_0_m"), ConfigError);
+  BOOST_CHECK_THROW(quant::parse_quant_plan("q9_k"), ConfigError);
+}
