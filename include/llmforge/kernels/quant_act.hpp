@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include <llmforge/backend/thread_pool.hpp>
 #include <llmforge/core/error.hpp>
 #include <llmforge/kernels/quant_dispatch.hpp>
 #include <llmforge/quant/table.hpp>
@@ -42,85 +43,96 @@ namespace llmforge::kernels {
 class QuantActivations {
  public:
   /// Quantizes `n` rows of `k` floats (row stride `x_stride`) to `act_type` blocks (Q8_0, Q8_1 or Q8_K).
+  /// With a `pool`, several rows (a prompt) are quantized in parallel.
   /// @throws ShapeError if `k` is not a multiple of the block size; UnsupportedError for other types.
-  void quantize(GgmlType act_type, const float* x, std::size_t x_stride, std::size_t n, std::size_t k) {
+  void quantize(GgmlType act_type, const float* x, std::size_t x_stride, std::size_t n, std::size_t k,
+                ThreadPool* pool = nullptr) {
+    check(act_type, k);
     const std::size_t rb = quant::row_bytes(act_type, k);
     grow(blocks_, n * rb);
-    for (std::size_t t = 0; t < n; ++t) {
-      void* dst = blocks_.data() + t * rb;
-      switch (act_type) {
-        case GgmlType::Q8_0: QuantTraits<Q8_0>::quantize_activation(x + t * x_stride, static_cast<BlockQ8_0*>(dst), k); break;
-        case GgmlType::Q8_1: QuantTraits<Q8_1>::quantize_activation(x + t * x_stride, static_cast<BlockQ8_1*>(dst), k); break;
-        case GgmlType::Q8_K: QuantTraits<Q8_K>::quantize_activation(x + t * x_stride, static_cast<BlockQ8_K*>(dst), k); break;
-        default: throw UnsupportedError("activation type must be Q8_0, Q8_1 or Q8_K");
+    reserve(n, k);
+    auto rows = [&](std::size_t t0, std::size_t t1, std::size_t = 0) {
+      for (std::size_t t = t0; t < t1; ++t) {
+        void* dst = blocks_.data() + t * rb;
+        switch (act_type) {
+          case GgmlType::Q8_0: QuantTraits<Q8_0>::quantize_activation(x + t * x_stride, static_cast<BlockQ8_0*>(dst), k); break;
+          case GgmlType::Q8_1: QuantTraits<Q8_1>::quantize_activation(x + t * x_stride, static_cast<BlockQ8_1*>(dst), k); break;
+          default: QuantTraits<Q8_K>::quantize_activation(x + t * x_stride, static_cast<BlockQ8_K*>(dst), k); break;
+        }
+        unpack_row(act_type, blocks_.data() + t * rb, t);
       }
-    }
-    from_blocks(act_type, blocks_.data(), n, k);
+    };
+    if (pool && n >= 4) pool->parallel_for(n, rows);
+    else rows(0, n);
   }
 
   /// Takes `n` rows of `k` values already quantized as `act_type` blocks (rows contiguous).
   void from_blocks(GgmlType act_type, const void* blocks, std::size_t n, std::size_t k) {
-    if (k % 32 != 0) throw ShapeError("activation rows must be a multiple of 32 long, got " + std::to_string(k));
-    k_ = k;
-    n_ = n;
-    grow(q_, n * k);
-    grow(d4_, n * k / 4);
-    grow(s_, n * k / 16);
-    grow(bs_, n * k / 16);
+    check(act_type, k);
+    reserve(n, k);
     const std::size_t rb = quant::row_bytes(act_type, k);
-    for (std::size_t t = 0; t < n; ++t) {
-      const auto* row = static_cast<const unsigned char*>(blocks) + t * rb;
-      int8_t* q = q_.data() + t * k;
-      float* d4 = d4_.data() + t * k / 4;
-      float* s = s_.data() + t * k / 16;
-      int16_t* bs = bs_.data() + t * k / 16;
-      if (act_type == GgmlType::Q8_K) {
-        const auto* b = reinterpret_cast<const BlockQ8_K*>(row);
-        for (std::size_t i = 0; i < k / 256; ++i) {
-          std::memcpy(q + 256 * i, b[i].qs, 256);
-          for (int g = 0; g < 16; ++g) {
-            for (int l = 0; l < 4; ++l) d4[64 * i + 4 * g + l] = b[i].d;
-            s[16 * i + g] = b[i].d * static_cast<float>(b[i].bsums[g]);
-          }
-        }
-      } else if (act_type == GgmlType::Q8_0 || act_type == GgmlType::Q8_1) {
-        const bool q81 = act_type == GgmlType::Q8_1;
-        const std::size_t bs = q81 ? sizeof(BlockQ8_1) : sizeof(BlockQ8_0);
-        for (std::size_t i = 0; i < k / 32; ++i) {
-          const unsigned char* b = row + i * bs;
-          f16 dh, sh;
-          std::memcpy(&dh, b, 2);
-          std::memcpy(&sh, b + 2, 2);
-          const int8_t* bq = reinterpret_cast<const int8_t*>(b + (q81 ? 4 : 2));
-          std::memcpy(q + 32 * i, bq, 32);
-          const float d = f16_to_f32(dh);
-          for (int l = 0; l < 8; ++l) d4[8 * i + l] = d;
-          if (q81) {
-            s[2 * i] = f16_to_f32(sh);
-            s[2 * i + 1] = 0;
-          } else {
-            for (int g = 0; g < 2; ++g) {
-              int sum = 0;
-              for (int l = 0; l < 16; ++l) sum += bq[16 * g + l];
-              s[2 * i + g] = d * static_cast<float>(sum);
-            }
-          }
-        }
-      } else {
-        throw UnsupportedError("activation type must be Q8_0, Q8_1 or Q8_K");
-      }
-      for (std::size_t g = 0; g < k / 16; ++g) {
-        int sum = 0;
-        for (std::size_t l = 0; l < 16; ++l) sum += q[16 * g + l];
-        bs[g] = static_cast<int16_t>(sum);  // |sum| <= 16 * 128
-      }
-    }
+    for (std::size_t t = 0; t < n; ++t) unpack_row(act_type, static_cast<const unsigned char*>(blocks) + t * rb, t);
   }
 
   [[nodiscard]] QuantActView view() const noexcept { return {q_.data(), d4_.data(), s_.data(), bs_.data(), k_}; }
   [[nodiscard]] std::size_t rows() const noexcept { return n_; }
 
  private:
+  static void check(GgmlType act_type, std::size_t k) {
+    if (act_type != GgmlType::Q8_0 && act_type != GgmlType::Q8_1 && act_type != GgmlType::Q8_K)
+      throw UnsupportedError("activation type must be Q8_0, Q8_1 or Q8_K");
+    if (k % quant::block_size(act_type) != 0)
+      throw ShapeError("activation rows of " + std::to_string(k) + " values are not whole " +
+                       std::string(ggml_type_info(act_type).name) + " blocks");
+  }
+  void reserve(std::size_t n, std::size_t k) {
+    k_ = k;
+    n_ = n;
+    grow(q_, n * k);
+    grow(d4_, n * k / 4);
+    grow(s_, n * k / 16);
+    grow(bs_, n * k / 16);
+  }
+  // Row t of the kernels' layout from one row of blocks.
+  void unpack_row(GgmlType act_type, const unsigned char* row, std::size_t t) {
+    const std::size_t k = k_;
+    int8_t* q = q_.data() + t * k;
+    float* d4 = d4_.data() + t * k / 4;
+    float* s = s_.data() + t * k / 16;
+    int16_t* bs = bs_.data() + t * k / 16;
+    if (act_type == GgmlType::Q8_K) {
+      const auto* b = reinterpret_cast<const BlockQ8_K*>(row);
+      for (std::size_t i = 0; i < k / 256; ++i) {
+        std::memcpy(q + 256 * i, b[i].qs, 256);
+        for (int l = 0; l < 64; ++l) d4[64 * i + l] = b[i].d;
+      }
+    } else {
+      const bool q81 = act_type == GgmlType::Q8_1;
+      const std::size_t block_bytes = q81 ? sizeof(BlockQ8_1) : sizeof(BlockQ8_0);
+      for (std::size_t i = 0; i < k / 32; ++i) {
+        const unsigned char* b = row + i * block_bytes;
+        f16 dh;
+        std::memcpy(&dh, b, 2);
+        std::memcpy(q + 32 * i, b + (q81 ? 4 : 2), 32);
+        for (int l = 0; l < 8; ++l) d4[8 * i + l] = f16_to_f32(dh);
+      }
+    }
+    for (std::size_t g = 0; g < k / 16; ++g) {
+      int sum = 0;
+      for (std::size_t l = 0; l < 16; ++l) sum += q[16 * g + l];
+      bs[g] = static_cast<int16_t>(sum);  // |sum| <= 16 * 128
+      s[g] = d4[4 * g] * static_cast<float>(sum);
+    }
+    if (act_type == GgmlType::Q8_1) {
+      for (std::size_t i = 0; i < k / 32; ++i) {  // the block's own fp16 s, as llama.cpp uses it
+        f16 sh;
+        std::memcpy(&sh, row + i * sizeof(BlockQ8_1) + 2, 2);
+        s[2 * i] = f16_to_f32(sh);
+        s[2 * i + 1] = 0;
+      }
+    }
+  }
+
   template <class T>
   static void grow(std::vector<T>& v, std::size_t n) {
     if (v.size() < n) v.resize(n);

@@ -172,7 +172,7 @@ inline void matmul(const AnyWeight& w, const float* x, std::size_t x_stride, std
         } else {
           const std::size_t k = t.dim(1);
           auto& act = detail::thread_activations();
-          act.quantize(kernels::activation_type(D::kGgmlType), x, x_stride, n, k);
+          act.quantize(kernels::activation_type(D::kGgmlType), x, x_stride, n, k, &pool);
           const kernels::QuantActView view = act.view();
           const std::size_t rb = t.row_bytes();
           const void* base = t.data();
@@ -223,7 +223,7 @@ inline void matmul_group(std::span<const MatmulOutput> outs, const float* x, std
             while (a < n_acts && act_types[a] != at) ++a;
             if (a == n_acts) {
               act_types[n_acts++] = at;
-              acts[a].quantize(at, x, x_stride, n, t.dim(1));
+              acts[a].quantize(at, x, x_stride, n, t.dim(1), &pool);
             }
             parts[i].act = &acts[a];
           }
