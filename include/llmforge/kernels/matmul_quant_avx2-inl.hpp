@@ -575,12 +575,6 @@ HWY_INLINE bool qa_matmul(GgmlType type, const uint8_t* w, std::size_t row_bytes
     }
   }
   for (std::size_t r = r0; r < r1; ++r) {
-    // Decoding streams each row once from memory: prefetch the row two ahead in software (the
-    // hardware prefetcher alone leaves ~15% of this machine's read bandwidth unused). The address is
-    // formed as an integer: past the matrix it is never dereferenced, and a prefetch never faults.
-    if (n == 1)
-      for (std::size_t off = 0; off < row_bytes; off += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(w) + (r + 2) * row_bytes + off), _MM_HINT_T0);
     for (std::size_t t0 = 0; t0 < n; t0 += 4) {
       const QaAct at = a.from(t0);
       const std::size_t nt = n - t0 < 4 ? n - t0 : 4;
