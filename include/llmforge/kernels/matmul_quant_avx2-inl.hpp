@@ -529,6 +529,15 @@ HWY_NOINLINE void qa_q4_0_rows8(const uint8_t* w, std::size_t row_bytes, QaAct a
   for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out + 8 * t, acc[t]);
 }
 
+// Calls f.template operator()<NT>() with the compile-time token count NT = nt (1..4).
+template <class F>
+HWY_INLINE void qa_with_tokens(std::size_t nt, F&& f) {
+  if (nt == 4) f.template operator()<4>();
+  else if (nt == 3) f.template operator()<3>();
+  else if (nt == 2) f.template operator()<2>();
+  else f.template operator()<1>();
+}
+
 // Rows [r0, r1) of y = W x for n activation rows; each weight row meets the tokens four at a time.
 // The order follows llama.cpp: re-packed Q4_0 (`interleaved`), else tinyBLAS for n >= 2 (the formats
 // it serves), else vec_dot.
@@ -544,10 +553,7 @@ HWY_INLINE bool qa_matmul(GgmlType type, const uint8_t* w, std::size_t row_bytes
         const QaAct at = a.from(t0);
         const std::size_t nt = n - t0 < 4 ? n - t0 : 4;
         const uint8_t* rows = w + r0 * row_bytes;
-        if (nt == 4) qa_q4_0_rows8<4>(rows, row_bytes, at, out8);
-        else if (nt == 3) qa_q4_0_rows8<3>(rows, row_bytes, at, out8);
-        else if (nt == 2) qa_q4_0_rows8<2>(rows, row_bytes, at, out8);
-        else qa_q4_0_rows8<1>(rows, row_bytes, at, out8);
+        qa_with_tokens(nt, [&]<int NT>() { qa_q4_0_rows8<NT>(rows, row_bytes, at, out8); });
         for (std::size_t t = 0; t < nt; ++t)
           for (std::size_t j = 0; j < 8; ++j) y[(t0 + t) * ys + r0 + j] = out8[8 * t + j];
       }
@@ -563,10 +569,7 @@ HWY_INLINE bool qa_matmul(GgmlType type, const uint8_t* w, std::size_t row_bytes
         const QaAct at = a.from(t0);
         const std::size_t nt = n - t0 < 4 ? n - t0 : 4;
         const uint8_t* row = w + r0 * row_bytes;
-        if (nt == 4) qa_rows2_n<4>(type, row, row + row_bytes, at, out, out1);
-        else if (nt == 3) qa_rows2_n<3>(type, row, row + row_bytes, at, out, out1);
-        else if (nt == 2) qa_rows2_n<2>(type, row, row + row_bytes, at, out, out1);
-        else qa_rows2_n<1>(type, row, row + row_bytes, at, out, out1);
+        qa_with_tokens(nt, [&]<int NT>() { qa_rows2_n<NT>(type, row, row + row_bytes, at, out, out1); });
         for (std::size_t t = 0; t < nt; ++t) {
           y[(t0 + t) * ys + r0] = out[t];
           y[(t0 + t) * ys + r0 + 1] = out1[t];
@@ -579,10 +582,8 @@ HWY_INLINE bool qa_matmul(GgmlType type, const uint8_t* w, std::size_t row_bytes
       const QaAct at = a.from(t0);
       const std::size_t nt = n - t0 < 4 ? n - t0 : 4;
       const uint8_t* row = w + r * row_bytes;
-      const bool ok = nt == 4   ? qa_row_n<4>(type, row, at, order, out)
-                      : nt == 3 ? qa_row_n<3>(type, row, at, order, out)
-                      : nt == 2 ? qa_row_n<2>(type, row, at, order, out)
-                                : qa_row_n<1>(type, row, at, order, out);
+      bool ok = false;
+      qa_with_tokens(nt, [&]<int NT>() { ok = qa_row_n<NT>(type, row, at, order, out); });
       if (!ok) return false;
       for (std::size_t t = 0; t < nt; ++t) y[(t0 + t) * ys + r] = out[t];
     }
