@@ -17,6 +17,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
+#include <vector>
+
 #include <llmforge/kernels/dispatch.hpp>
 
 #undef HWY_TARGET_INCLUDE
@@ -35,7 +37,8 @@ extern const int ERROR_missing_llmforge_kernel_TU__call_llmforge_add_kernels_or_
 
 HWY_EXPORT(TargetName);
 HWY_EXPORT(MatMulF32);
-HWY_EXPORT(MatMulF16);
+HWY_EXPORT(RoundToF16);
+HWY_EXPORT(MatMulF16Rounded);
 HWY_EXPORT(MatMulBF16);
 HWY_EXPORT(DotF32);
 HWY_EXPORT(AxpyF32);
@@ -67,9 +70,19 @@ void matmul_f32(const float* w, std::size_t ws, const float* x, std::size_t xs, 
                 std::size_t ys, std::size_t r0, std::size_t r1) {
   HWY_DYNAMIC_DISPATCH(MatMulF32)(w, ws, x, xs, n, k, y, ys, r0, r1);
 }
+void round_to_f16(const float* x, std::size_t x_stride, std::size_t n, std::size_t k, float* out) {
+  HWY_DYNAMIC_DISPATCH(RoundToF16)(x, x_stride, n, k, out);
+}
+void matmul_f16_rounded(const f16* w, std::size_t ws, const float* xr, std::size_t n, std::size_t k, float* y,
+                        std::size_t ys, std::size_t r0, std::size_t r1) {
+  HWY_DYNAMIC_DISPATCH(MatMulF16Rounded)(w, ws, xr, n, k, y, ys, r0, r1);
+}
 void matmul_f16(const f16* w, std::size_t ws, const float* x, std::size_t xs, std::size_t n, std::size_t k, float* y,
                 std::size_t ys, std::size_t r0, std::size_t r1) {
-  HWY_DYNAMIC_DISPATCH(MatMulF16)(w, ws, x, xs, n, k, y, ys, r0, r1);
+  thread_local std::vector<float> xr;
+  if (xr.size() < n * k) xr.resize(n * k);
+  round_to_f16(x, xs, n, k, xr.data());
+  matmul_f16_rounded(w, ws, xr.data(), n, k, y, ys, r0, r1);
 }
 void matmul_bf16(const bf16* w, std::size_t ws, const float* x, std::size_t xs, std::size_t n, std::size_t k, float* y,
                  std::size_t ys, std::size_t r0, std::size_t r1) {

@@ -142,36 +142,37 @@ HWY_INLINE void f16_row_tokens16(const f16* HWY_RESTRICT w, const float* HWY_RES
   }
 }
 
-void MatMulF16(const f16* w, std::size_t ws, const float* x, std::size_t xs, std::size_t n, std::size_t k, float* y,
-               std::size_t ys, std::size_t r0, std::size_t r1) {
+// Activations rounded to F16 (nearest even) and kept as f32, `n` rows of `k` into `out` (stride k).
+void RoundToF16(const float* x, std::size_t xs, std::size_t n, std::size_t k, float* out) {
   const DF df;
   const std::size_t N = hn::Lanes(df);
-  const bool tiled = n > 1 && k % 16 == 0;  // llama.cpp's GEMM takes several tokens when k % 16 == 0
-  // Activations rounded to F16 (nearest even), kept as f32.
-  thread_local std::vector<float> xr;
-  xr.resize(n * k);
   const hn::Rebind<hwy::float16_t, DF> dh;
   for (std::size_t t = 0; t < n; ++t) {
     std::size_t i = 0;
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
     // F16C rounds to nearest even; Highway's emulated demotion on older targets does not always.
-    for (; i + N <= k; i += N)
-      hn::StoreU(hn::PromoteTo(df, hn::DemoteTo(dh, hn::LoadU(df, x + t * xs + i))), df, xr.data() + t * k + i);
+    for (; i + N <= k; i += N) hn::StoreU(hn::PromoteTo(df, hn::DemoteTo(dh, hn::LoadU(df, x + t * xs + i))), df, out + t * k + i);
 #else
     (void)dh;
     (void)N;
 #endif
-    for (; i < k; ++i) xr[t * k + i] = f16_to_f32(f32_to_f16(x[t * xs + i]));
+    for (; i < k; ++i) out[t * k + i] = f16_to_f32(f32_to_f16(x[t * xs + i]));
   }
+}
+
+// F16 weights against activations already rounded to F16 (RoundToF16; `xr` rows k apart).
+void MatMulF16Rounded(const f16* w, std::size_t ws, const float* xr, std::size_t n, std::size_t k, float* y,
+                      std::size_t ys, std::size_t r0, std::size_t r1) {
+  const bool tiled = n > 1 && k % 16 == 0;  // llama.cpp's GEMM takes several tokens when k % 16 == 0
   if (!tiled) {
     for (std::size_t r = r0; r < r1; ++r)
-      for (std::size_t t = 0; t < n; ++t) y[t * ys + r] = f16_row_dot<64>(w + r * ws, xr.data() + t * k, k);
+      for (std::size_t t = 0; t < n; ++t) y[t * ys + r] = f16_row_dot<64>(w + r * ws, xr + t * k, k);
     return;
   }
   float out[4];
   for (std::size_t t0 = 0; t0 < n; t0 += 4) {
     const std::size_t nt = n - t0 < 4 ? n - t0 : 4;
-    const float* xt = xr.data() + t0 * k;
+    const float* xt = xr + t0 * k;
     for (std::size_t r = r0; r < r1; ++r) {
       const f16* wr = w + r * ws;
       if (nt == 4) f16_row_tokens16<4>(wr, xt, k, out);
@@ -182,6 +183,7 @@ void MatMulF16(const f16* w, std::size_t ws, const float* x, std::size_t xs, std
     }
   }
 }
+
 void MatMulBF16(const bf16* w, std::size_t ws, const float* x, std::size_t xs, std::size_t n, std::size_t k, float* y,
                 std::size_t ys, std::size_t r0, std::size_t r1) {
   MatMulT(w, ws, x, xs, n, k, y, ys, r0, r1);
