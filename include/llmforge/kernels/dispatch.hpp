@@ -37,8 +37,10 @@ void matmul_f32(const float* w, std::size_t w_stride, const float* x, std::size_
 /// as llama.cpp converts them (in a per-thread buffer; see matmul_f16_rounded to round once per call).
 void matmul_f16(const f16* w, std::size_t w_stride, const float* x, std::size_t x_stride, std::size_t n,
                 std::size_t k, float* y, std::size_t y_stride, std::size_t r0, std::size_t r1);
-/// `out[t * k + i]` = `x[t * x_stride + i]` rounded to F16 (nearest even), as f32, for `t < n`, `i < k`.
-void round_to_f16(const float* x, std::size_t x_stride, std::size_t n, std::size_t k, float* out);
+/// `n` rows of `k` activations (row stride `x_stride`) rounded to F16 (nearest even), as f32, rows `k`
+/// apart, in a buffer owned by the calling thread; valid until that thread's next call. Hand the pointer
+/// to worker threads (not the call): each thread has its own buffer.
+const float* round_to_f16(const float* x, std::size_t x_stride, std::size_t n, std::size_t k);
 /// matmul_f16 with activations already rounded by round_to_f16 (`xr`, rows `k` apart): split a product
 /// across threads by rows after rounding once.
 void matmul_f16_rounded(const f16* w, std::size_t w_stride, const float* xr, std::size_t n, std::size_t k, float* y,

@@ -70,8 +70,11 @@ void matmul_f32(const float* w, std::size_t ws, const float* x, std::size_t xs, 
                 std::size_t ys, std::size_t r0, std::size_t r1) {
   HWY_DYNAMIC_DISPATCH(MatMulF32)(w, ws, x, xs, n, k, y, ys, r0, r1);
 }
-void round_to_f16(const float* x, std::size_t x_stride, std::size_t n, std::size_t k, float* out) {
-  HWY_DYNAMIC_DISPATCH(RoundToF16)(x, x_stride, n, k, out);
+const float* round_to_f16(const float* x, std::size_t x_stride, std::size_t n, std::size_t k) {
+  thread_local std::vector<float> buf;  // grows only: steady-state calls do not allocate
+  if (buf.size() < n * k) buf.resize(n * k);
+  HWY_DYNAMIC_DISPATCH(RoundToF16)(x, x_stride, n, k, buf.data());
+  return buf.data();
 }
 void matmul_f16_rounded(const f16* w, std::size_t ws, const float* xr, std::size_t n, std::size_t k, float* y,
                         std::size_t ys, std::size_t r0, std::size_t r1) {
@@ -79,10 +82,7 @@ void matmul_f16_rounded(const f16* w, std::size_t ws, const float* xr, std::size
 }
 void matmul_f16(const f16* w, std::size_t ws, const float* x, std::size_t xs, std::size_t n, std::size_t k, float* y,
                 std::size_t ys, std::size_t r0, std::size_t r1) {
-  thread_local std::vector<float> xr;
-  if (xr.size() < n * k) xr.resize(n * k);
-  round_to_f16(x, xs, n, k, xr.data());
-  matmul_f16_rounded(w, ws, xr.data(), n, k, y, ys, r0, r1);
+  matmul_f16_rounded(w, ws, round_to_f16(x, xs, n, k), n, k, y, ys, r0, r1);
 }
 void matmul_bf16(const bf16* w, std::size_t ws, const float* x, std::size_t xs, std::size_t n, std::size_t k, float* y,
                  std::size_t ys, std::size_t r0, std::size_t r1) {

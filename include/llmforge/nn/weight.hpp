@@ -140,19 +140,11 @@ inline void matmul_rows(const Tensor<F32, Cpu>& w, const float* x, std::size_t x
                         std::size_t r0, std::size_t r1) {
   kernels::matmul_f32(w.data(), static_cast<std::size_t>(w.stride(0)), x, xs, n, w.dim(1), y, ys, r0, r1);
 }
-// F16 weights take activations already rounded to F16 (rounded_f16 below), so a product split across
-// threads rounds them once, on the calling thread.
+// F16 weights take activations already rounded to F16 (kernels::round_to_f16), so a product split
+// across threads rounds them once, on the calling thread.
 inline void matmul_rows(const Tensor<F16, Cpu>& w, const float* xr, std::size_t, std::size_t n, float* y, std::size_t ys,
                         std::size_t r0, std::size_t r1) {
   kernels::matmul_f16_rounded(w.data(), static_cast<std::size_t>(w.stride(0)), xr, n, w.dim(1), y, ys, r0, r1);
-}
-// `n` activation rows rounded to F16 (as llama.cpp converts them for F16 weights), in a buffer of the
-// calling thread; pass the result to matmul_rows for F16 weights in place of `x`.
-inline const float* rounded_f16(const float* x, std::size_t xs, std::size_t n, std::size_t k) {
-  thread_local std::vector<float> buf;
-  if (buf.size() < n * k) buf.resize(n * k);
-  kernels::round_to_f16(x, xs, n, k, buf.data());
-  return buf.data();
 }
 inline void matmul_rows(const Tensor<BF16, Cpu>& w, const float* x, std::size_t xs, std::size_t n, float* y, std::size_t ys,
                         std::size_t r0, std::size_t r1) {
@@ -176,7 +168,7 @@ inline void matmul(const AnyWeight& w, const float* x, std::size_t x_stride, std
         using D = typename std::decay_t<decltype(t)>::dtype;
         const std::size_t rows = t.dim(0);
         if constexpr (kIsScalarType<D>) {
-          const float* xin = std::is_same_v<D, F16> ? detail::rounded_f16(x, x_stride, n, t.dim(1)) : x;
+          const float* xin = std::is_same_v<D, F16> ? kernels::round_to_f16(x, x_stride, n, t.dim(1)) : x;
           pool.parallel_for(
               rows,
               [&](std::size_t r0, std::size_t r1, std::size_t) { detail::matmul_rows(t, xin, x_stride, n, y, y_stride, r0, r1); },
@@ -231,7 +223,7 @@ inline void matmul_group(std::span<const MatmulOutput> outs, const float* x, std
           using D = typename std::decay_t<decltype(t)>::dtype;
           parts[i].rows = t.dim(0);
           if constexpr (std::is_same_v<D, F16>) {
-            if (!x_f16) x_f16 = detail::rounded_f16(x, x_stride, n, t.dim(1));
+            if (!x_f16) x_f16 = kernels::round_to_f16(x, x_stride, n, t.dim(1));
           } else if constexpr (!kIsScalarType<D>) {
             const GgmlType at = kernels::activation_type(D::kGgmlType);
             std::size_t a = 0;

@@ -6,7 +6,6 @@
 #include <cstddef>
 #include <string>
 #include <type_traits>
-#include <vector>
 
 #include <llmforge/backend/thread_pool.hpp>
 #include <llmforge/kernels/dispatch.hpp>
@@ -198,15 +197,9 @@ void linear(const Tensor<F32, BX>& x, const Tensor<DW, BW>& weight, const Tensor
     // Few rows (decode): row-dot kernels read each weight row once and need no packing.
     const auto ws = static_cast<std::size_t>(weight.stride(0));
     const std::size_t k = weight.dim(1), n = weight.dim(0);
-    // F16 weights: the activations are rounded to F16 once here, not per row chunk (k * rows <= 4k floats).
-    // The buffer belongs to the calling thread: the workers get its address, not their own (empty) instance.
-    thread_local std::vector<float> x_f16;
+    // F16 weights: the activations are rounded to F16 once here, on the calling thread, not per row chunk.
     const float* xr = nullptr;
-    if constexpr (std::is_same_v<DW, F16>) {
-      if (x_f16.size() < rows * k) x_f16.resize(rows * k);
-      kernels::round_to_f16(x.data(), k, rows, k, x_f16.data());
-      xr = x_f16.data();
-    }
+    if constexpr (std::is_same_v<DW, F16>) xr = kernels::round_to_f16(x.data(), k, rows, k);
     auto part = [&](std::size_t r0, std::size_t r1, std::size_t) {
       if constexpr (std::is_same_v<DW, F32>)
         kernels::matmul_f32(weight.data(), ws, x.data(), k, rows, k, out.data(), n, r0, r1);
