@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <llmforge/io/gguf_reader.hpp>
+#include <llmforge/kernels/nn_reference.hpp>
 #include <llmforge/kernels/quant_act.hpp>
 #include <llmforge/kernels/quant_reference.hpp>
 #include <llmforge/quant/iq4_nl.hpp>
@@ -259,6 +260,66 @@ BOOST_AUTO_TEST_CASE(decode_matches_dequantize) {
       }
     });
   }
+}
+
+// Activation quantization (kernels/quant_act-inl.hpp) against the scalar path: QuantTraits'
+// quantize_activation blocks unpacked by from_blocks. Inputs include exact ties (x.5 after scaling),
+// all-zero blocks, a block whose largest magnitude appears with both signs, and values that round to
+// the clamp; the fused RMSNorm variant must also write exactly kernels::rms_norm_f32's output.
+BOOST_AUTO_TEST_CASE(activation_quantization_matches_scalar_blocks) {
+  const std::size_t k = 768, n = 3;
+  std::vector<float> x = llmforge::test::random_floats(n * k, 77, 2.0f);
+  for (std::size_t i = 0; i < 64; ++i) x[i] = static_cast<float>(static_cast<int>(i) - 32) * 0.5f;  // ties
+  x[63] = 127.0f;  // Q8_0 block 1 and Q8_K block 0 then scale by exactly +-1: the halves are exact ties
+  for (std::size_t i = 256; i < 288; ++i) x[i] = 0.0f;              // a zero Q8_0 block
+  for (std::size_t i = k; i < k + 256; ++i) x[i] = 0.0f;            // a zero Q8_K block in row 1
+  x[2 * k + 3] = -9.0f, x[2 * k + 7] = 9.0f, x[2 * k + 100] = 9.0f;  // equal magnitudes, first one negative
+  const std::vector<float> w = llmforge::test::random_floats(k, 78, 1.0f);
+  const GgmlType types[] = {GgmlType::Q8_0, GgmlType::Q8_1, GgmlType::Q8_K};
+  auto same = [](const kernels::QuantActView& a, const kernels::QuantActView& b, std::size_t rows) {
+    const std::size_t k = a.k;
+    return std::memcmp(a.q, b.q, rows * k) == 0 && std::memcmp(a.d4, b.d4, rows * k) == 0 &&
+           std::memcmp(a.s, b.s, rows * k / 4) == 0 && std::memcmp(a.bs, b.bs, rows * k / 8) == 0;
+  };
+  for (GgmlType t : types) {
+    BOOST_TEST_CONTEXT(ggml_type_info(t).name) {
+      // Scalar reference: blocks from the traits, for the plain and the normalised rows.
+      std::vector<float> normed(n * k);
+      for (std::size_t r = 0; r < n; ++r)
+        kernels::ref::rms_norm(x.data() + r * k, w.data(), normed.data() + r * k, k, 1e-5f);
+      auto reference = [&](const std::vector<float>& src) {
+        std::vector<unsigned char> blocks(n * quant::row_bytes(t, k));
+        const std::size_t rb = quant::row_bytes(t, k);
+        for (std::size_t r = 0; r < n; ++r) {
+          void* dst = blocks.data() + r * rb;
+          const float* row = src.data() + r * k;
+          if (t == GgmlType::Q8_0) QuantTraits<Q8_0>::quantize_activation(row, static_cast<BlockQ8_0*>(dst), k);
+          else if (t == GgmlType::Q8_1) QuantTraits<Q8_1>::quantize_activation(row, static_cast<BlockQ8_1*>(dst), k);
+          else QuantTraits<Q8_K>::quantize_activation(row, static_cast<BlockQ8_K*>(dst), k);
+        }
+        kernels::QuantActivations a;
+        a.from_blocks(t, blocks.data(), n, k);
+        return a;
+      };
+      const kernels::QuantActivations want_plain = reference(x), want_normed = reference(normed);
+      for_each_target([&] {
+        kernels::QuantActivations got;
+        got.quantize(t, x.data(), k, n, k);
+        BOOST_TEST(same(got.view(), want_plain.view(), n));
+        std::vector<float> out(n * k, -1.0f);
+        got.quantize_rms_normed(t, x.data(), k, n, k, w.data(), 1e-5f, out.data(), k);
+        BOOST_TEST(same(got.view(), want_normed.view(), n));
+        BOOST_TEST(std::memcmp(out.data(), normed.data(), out.size() * sizeof(float)) == 0);
+        std::vector<float> inplace = x;  // out == x, as RMSNorm allows
+        got.quantize_rms_normed(t, inplace.data(), k, n, k, w.data(), 1e-5f, inplace.data(), k);
+        BOOST_TEST(same(got.view(), want_normed.view(), n));
+        BOOST_TEST(std::memcmp(inplace.data(), normed.data(), out.size() * sizeof(float)) == 0);
+      });
+    }
+  }
+  kernels::QuantActivations bad;
+  BOOST_CHECK_THROW(bad.quantize(GgmlType::Q8_K, x.data(), k, 1, 100), ShapeError);
+  BOOST_CHECK_THROW(bad.quantize_rms_normed(GgmlType::Q4_0, x.data(), k, 1, k, w.data(), 1e-5f, nullptr, 0), UnsupportedError);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

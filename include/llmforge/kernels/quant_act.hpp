@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Activation quantization for the integer dot products (Q8_0 / Q8_1 / Q8_K blocks, as llama.cpp's CPU
-// backend makes them) and its conversion to the kernels' layout (QuantActView).
+// backend makes them) into the kernels' layout (QuantActView), optionally fused with RMSNorm; and the
+// conversion of ready-made blocks to that layout.
 #pragma once
 
 #include <cstring>
@@ -8,6 +9,7 @@
 
 #include <llmforge/backend/thread_pool.hpp>
 #include <llmforge/core/error.hpp>
+#include <llmforge/kernels/nn_reference.hpp>
 #include <llmforge/kernels/quant_dispatch.hpp>
 #include <llmforge/quant/table.hpp>
 
@@ -47,23 +49,15 @@ class QuantActivations {
   /// @throws ShapeError if `k` is not a multiple of the block size; UnsupportedError for other types.
   void quantize(GgmlType act_type, const float* x, std::size_t x_stride, std::size_t n, std::size_t k,
                 ThreadPool* pool = nullptr) {
-    check(act_type, k);
-    const std::size_t rb = quant::row_bytes(act_type, k);
-    grow(blocks_, n * rb);
-    reserve(n, k);
-    auto rows = [&](std::size_t t0, std::size_t t1, std::size_t = 0) {
-      for (std::size_t t = t0; t < t1; ++t) {
-        void* dst = blocks_.data() + t * rb;
-        switch (act_type) {
-          case GgmlType::Q8_0: QuantTraits<Q8_0>::quantize_activation(x + t * x_stride, static_cast<BlockQ8_0*>(dst), k); break;
-          case GgmlType::Q8_1: QuantTraits<Q8_1>::quantize_activation(x + t * x_stride, static_cast<BlockQ8_1*>(dst), k); break;
-          default: QuantTraits<Q8_K>::quantize_activation(x + t * x_stride, static_cast<BlockQ8_K*>(dst), k); break;
-        }
-        unpack_row(act_type, blocks_.data() + t * rb, t);
-      }
-    };
-    if (pool && n >= 4) pool->parallel_for(n, rows);
-    else rows(0, n);
+    run(act_type, x, x_stride, n, k, nullptr, 0, 0, nullptr, 0, pool);
+  }
+
+  /// RMSNorm fused with quantization: row `t` is normalised exactly as
+  /// `kernels::rms_norm_f32(x_t, w, out_t, k, eps)` would do it (`w` may be null), the result written to
+  /// `out` (rows `out_stride` apart; may be `x`) unless `out` is null, and quantized in the same pass.
+  void quantize_rms_normed(GgmlType act_type, const float* x, std::size_t x_stride, std::size_t n, std::size_t k,
+                           const float* w, float eps, float* out, std::size_t out_stride, ThreadPool* pool = nullptr) {
+    run(act_type, x, x_stride, n, k, w, eps, 1, out, out_stride, pool);
   }
 
   /// Takes `n` rows of `k` values already quantized as `act_type` blocks (rows contiguous).
@@ -78,6 +72,22 @@ class QuantActivations {
   [[nodiscard]] std::size_t rows() const noexcept { return n_; }
 
  private:
+  void run(GgmlType act_type, const float* x, std::size_t x_stride, std::size_t n, std::size_t k, const float* w,
+           float eps, int normed, float* out, std::size_t out_stride, ThreadPool* pool) {
+    check(act_type, k);
+    reserve(n, k);
+    auto rows = [&](std::size_t t0, std::size_t t1, std::size_t = 0) {
+      for (std::size_t t = t0; t < t1; ++t) {
+        const float* xt = x + t * x_stride;
+        ActRowNorm norm;
+        if (normed) norm = {ref::rms_scale(xt, k, eps), w, out ? out + t * out_stride : nullptr};
+        quantize_act_row(act_type, xt, k, normed ? &norm : nullptr, q_.data() + t * k, d4_.data() + t * k / 4,
+                         s_.data() + t * k / 16, bs_.data() + t * k / 16);
+      }
+    };
+    if (pool && n >= 4) pool->parallel_for(n, rows);
+    else rows(0, n);
+  }
   static void check(GgmlType act_type, std::size_t k) {
     if (act_type != GgmlType::Q8_0 && act_type != GgmlType::Q8_1 && act_type != GgmlType::Q8_K)
       throw UnsupportedError("activation type must be Q8_0, Q8_1 or Q8_K");
@@ -137,7 +147,6 @@ class QuantActivations {
   static void grow(std::vector<T>& v, std::size_t n) {
     if (v.size() < n) v.resize(n);
   }
-  std::vector<unsigned char> blocks_;
   std::vector<int8_t> q_;
   std::vector<float> d4_, s_;
   std::vector<int16_t> bs_;

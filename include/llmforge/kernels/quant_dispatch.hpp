@@ -35,6 +35,19 @@ struct QuantActView {
 void matmul_quant(GgmlType type, const void* w, std::size_t w_row_bytes, const QuantActView& act, std::size_t n,
                   float* y, std::size_t y_stride, std::size_t r0, std::size_t r1, std::size_t w_rows = 0);
 
+/// RMS normalisation applied while quantizing (RMSNorm fused with activation quantization): the row's
+/// value i becomes `(x[i] * scale) * w[i]` (`w` may be null), exactly as kernels::rms_norm_f32 computes
+/// it, and is also written to `out[i]` when `out` is not null (`out` may be `x`).
+struct ActRowNorm {
+  float scale = 1;
+  const float* w = nullptr;
+  float* out = nullptr;
+};
+/// Quantizes one activation row of `k` floats as `act_type` (Q8_0, Q8_1 or Q8_K; `k` a multiple of its
+/// block size), rounding as llama.cpp's CPU backend does, straight into one row of the QuantActView
+/// layout: `q[k]`, `d4[k / 4]`, `s[k / 16]`, `bs[k / 16]`. With `norm`, the row is normalised first.
+void quantize_act_row(GgmlType act_type, const float* x, std::size_t k, const ActRowNorm* norm, int8_t* q, float* d4,
+                      float* s, int16_t* bs);
 /// Decodes one weight row into the kernels' internal form (unsigned 8-bit levels `u`, group scales
 /// repeated 4x in `ws4`, group offsets `wm`): value_i = ws4[4 (i/16)] * u_i + (offset handled by wm).
 /// Exposed for tests and benchmarks.

@@ -13,6 +13,7 @@ namespace llmforge::kernels {
 
 HWY_EXPORT(MatMulQuant);
 HWY_EXPORT(DecodeQuantRow);
+HWY_EXPORT(QuantizeActRow);
 
 namespace detail {
 // Per-thread decode buffer; grows only, so steady-state calls never allocate.
@@ -34,6 +35,11 @@ void matmul_quant(GgmlType type, const void* w, std::size_t w_row_bytes, const Q
   const bool interleaved = type == GgmlType::Q4_0 && w_rows > 0 && w_rows % 8 == 0;
   HWY_DYNAMIC_DISPATCH(MatMulQuant)(type, static_cast<const uint8_t*>(w), w_row_bytes, act, n, y, y_stride, r0, r1,
                                     scratch, interleaved);
+}
+
+void quantize_act_row(GgmlType act_type, const float* x, std::size_t k, const ActRowNorm* norm, int8_t* q, float* d4,
+                      float* s, int16_t* bs) {
+  HWY_DYNAMIC_DISPATCH(QuantizeActRow)(act_type, x, k, norm, q, d4, s, bs);
 }
 
 void decode_quant_row(GgmlType type, const void* row, std::size_t k, uint8_t* u, float* ws4, float* wm) {
