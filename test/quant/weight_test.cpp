@@ -4,11 +4,13 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
+#include <optional>
 #include <random>
 #include <vector>
 
 #include <llmforge/io/gguf_writer.hpp>
 #include <llmforge/kernels/quant_reference.hpp>
+#include <llmforge/nn/rms_norm.hpp>
 #include <llmforge/nn/weight.hpp>
 
 #include "common/test_data.hpp"
@@ -43,6 +45,64 @@ BOOST_AUTO_TEST_CASE(threaded_matmul_on_every_tiny512_weight_type) {
         BOOST_TEST(row == want);
       }
     }
+  }
+}
+
+// RMSNorm fused with activation quantization: the normed rows and the products that take them equal
+// the unfused path (norm, then matmul/matmul_group quantizing on their own) bit for bit, and a
+// PreparedInput is used only for exactly its buffer, shape and activation type.
+BOOST_AUTO_TEST_CASE(fused_norm_quantization_feeds_the_products) {
+  ThreadPool pool(2);
+  const auto f = io::GgufFile::open(test::reference("models/tiny512-q4_k_m.gguf"));
+  const nn::AnyWeight wq = nn::load_weight(f, f.require_tensor("blk.0.attn_q.weight"));    // Q4_K: Q8_K rows
+  const nn::AnyWeight wv = nn::load_weight(f, f.require_tensor("blk.0.attn_v.weight"));    // Q6_K: Q8_K rows
+  const nn::AnyWeight out = nn::load_weight(f, f.require_tensor("output.weight"));         // Q6_K
+  const nn::RMSNorm norm{f.tensor<F32>(f.require_tensor("blk.0.attn_norm.weight")), 1e-5f};
+  const std::size_t k = nn::shape_of(wq)[1], rq = nn::shape_of(wq)[0], rv = nn::shape_of(wv)[0];
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  for (const std::size_t n : {std::size_t{1}, std::size_t{5}}) {
+    BOOST_TEST_CONTEXT(n << " rows") {
+      std::vector<float> x(n * k);
+      for (auto& v : x) v = nd(rng);
+      std::vector<float> h0(n * k), q0(n * rq), v0(n * rv), h1(n * k), q1(n * rq), v1(n * rv);
+      norm.forward(x.data(), h0.data(), n);
+      const nn::MatmulOutput outs0[] = {{&wq, q0.data(), rq}, {&wv, v0.data(), rv}};
+      nn::matmul_group(outs0, h0.data(), k, n, pool);
+      {
+        std::optional<nn::PreparedInput> scope;
+        nn::normalize_for_matmul(norm, x.data(), h1.data(), n, k, nn::input_activation_type(wq), scope, pool);
+        BOOST_TEST(scope.has_value());
+        const nn::MatmulOutput outs1[] = {{&wq, q1.data(), rq}, {&wv, v1.data(), rv}};
+        nn::matmul_group(outs1, h1.data(), k, n, pool);
+      }
+      BOOST_TEST(h1 == h0);
+      BOOST_TEST(q1 == q0);
+      BOOST_TEST(v1 == v0);
+    }
+  }
+  // The scope's rows are really what the product uses: announce rows quantized from other values.
+  std::vector<float> x(k), other(k), y_plain(nn::shape_of(out)[0]), y_other(y_plain.size()), y(y_plain.size());
+  for (auto& v : x) v = nd(rng);
+  for (auto& v : other) v = nd(rng);
+  nn::matmul(out, x.data(), k, 1, y_plain.data(), y.size(), pool);
+  nn::matmul(out, other.data(), k, 1, y_other.data(), y.size(), pool);
+  kernels::QuantActivations act;
+  act.quantize(GgmlType::Q8_K, other.data(), k, 1, k);
+  {
+    const nn::PreparedInput scope(x.data(), k, 1, k, GgmlType::Q8_K, act);
+    nn::matmul(out, x.data(), k, 1, y.data(), y.size(), pool);
+    BOOST_TEST(y == y_other);
+    const nn::PreparedInput wrong_type(x.data() + 0, k, 1, k, GgmlType::Q8_0, act);  // inner scope, other type
+    nn::matmul(out, x.data(), k, 1, y.data(), y.size(), pool);
+    BOOST_TEST(y == y_other);  // the outer scope still matches
+  }
+  nn::matmul(out, x.data(), k, 1, y.data(), y.size(), pool);  // scope closed: quantized afresh
+  BOOST_TEST(y == y_plain);
+  {
+    const nn::PreparedInput scope(x.data(), 2 * k, 1, k, GgmlType::Q8_K, act);  // another stride: not these rows
+    nn::matmul(out, x.data(), k, 1, y.data(), y.size(), pool);
+    BOOST_TEST(y == y_plain);
   }
 }
 

@@ -88,8 +88,10 @@ class DecoderOnlyModel final : public Model {
     // Only the rows whose logits are wanted go through the final norm and output projection.
     const std::size_t first = all_positions ? 0 : n - 1, rows = n - first;
     float* h = s.ws.get(nn::Workspace::Normed, rows * d);
-    output_norm_.forward(x + first * d, h, rows);
-    nn::matmul(output_ ? *output_ : token_embd_, h, d, rows, logits.data(), c.vocab_size, *s.pool);
+    const nn::AnyWeight& out_w = output_ ? *output_ : token_embd_;
+    std::optional<nn::PreparedInput> prepared;  // the normed rows, quantized in the norm's pass
+    nn::normalize_for_matmul(output_norm_, x + first * d, h, rows, d, nn::input_activation_type(out_w), prepared, *s.pool);
+    nn::matmul(out_w, h, d, rows, logits.data(), c.vocab_size, *s.pool);
     if (c.final_softcap > 0)
       for (auto& v : logits) v = std::tanh(v * (1.0f / c.final_softcap)) * c.final_softcap;
     s.pos += n;

@@ -116,6 +116,12 @@ struct GroupedQueryAttention {
     return a;
   }
 
+  /// The activation type of the Q/K/V products (nothing for float weights): DecoderLayer then fuses the
+  /// preceding norm with the quantization of its output (see normalize_for_matmul).
+  [[nodiscard]] std::optional<GgmlType> input_activation_type() const {
+    return nn::input_activation_type(wqkv ? *wqkv : *wq);
+  }
+
   /// `out[t] = Wo · attention(x[t])` for the batch in `ctx`; also appends the batch's keys/values to the cache.
   void forward(const ModelConfig& c, const AttnContext& ctx, const float* x, float* out) const {
     const std::size_t T = ctx.n_tokens, d = c.model_dim;

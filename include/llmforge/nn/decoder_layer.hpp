@@ -2,6 +2,7 @@
 // A pre-norm transformer decoder layer composed from a norm, an attention and a feed-forward policy.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <optional>
 
@@ -9,6 +10,7 @@
 #include <llmforge/nn/concepts.hpp>
 #include <llmforge/nn/config.hpp>
 #include <llmforge/nn/tensor_names.hpp>
+#include <llmforge/nn/weight.hpp>
 #include <llmforge/nn/workspace.hpp>
 
 namespace llmforge::nn {
@@ -46,17 +48,32 @@ struct DecoderLayer {
                         Norm::load_optional(l, Role::PostFfnNorm, layer, c.model_dim, c)};
   }
 
+  /// The activation type a block's products take, if the block says (input_activation_type()).
+  template <class Block>
+  static std::optional<GgmlType> activation_type_of(const Block& b) {
+    if constexpr (requires { { b.input_activation_type() } -> std::convertible_to<std::optional<GgmlType>>; })
+      return b.input_activation_type();
+    else
+      return std::nullopt;
+  }
+
   /// Runs the layer on the hidden states `x` ([n_tokens, model_dim]) in place.
   void forward(const ModelConfig& c, const AttnContext& ctx, float* x) const {
     const std::size_t n = ctx.n_tokens, d = c.model_dim;
     float* h = ctx.ws.get(Workspace::Normed, n * d);
     float* tmp = ctx.ws.get(Workspace::Tmp, n * d);
-    attn_norm.forward(x, h, n);
-    attn.forward(c, ctx, h, tmp);
+    {
+      std::optional<PreparedInput> prepared;  // the normed rows, quantized in the norm's pass
+      normalize_for_matmul(attn_norm, x, h, n, d, activation_type_of(attn), prepared, ctx.pool);
+      attn.forward(c, ctx, h, tmp);
+    }
     if (post_attn_norm) post_attn_norm->forward(tmp, tmp, n);
     for (std::size_t i = 0; i < n * d; ++i) x[i] += tmp[i];
-    ffn_norm.forward(x, h, n);
-    ffn.forward(c, n, h, tmp, ctx.ws, ctx.pool);
+    {
+      std::optional<PreparedInput> prepared;
+      normalize_for_matmul(ffn_norm, x, h, n, d, activation_type_of(ffn), prepared, ctx.pool);
+      ffn.forward(c, n, h, tmp, ctx.ws, ctx.pool);
+    }
     if (post_ffn_norm) post_ffn_norm->forward(tmp, tmp, n);
     for (std::size_t i = 0; i < n * d; ++i) x[i] += tmp[i];
   }

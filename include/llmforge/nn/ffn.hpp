@@ -30,6 +30,9 @@ struct GatedFFN {
     return GatedFFN{l.matrix(Role::FfnGate, layer, f, d), l.matrix(Role::FfnUp, layer, f, d), l.matrix(Role::FfnDown, layer, d, f)};
   }
 
+  /// The activation type of the gate/up products (nothing for float weights); see normalize_for_matmul.
+  [[nodiscard]] std::optional<GgmlType> input_activation_type() const { return nn::input_activation_type(gate ? *gate : up); }
+
   /// `out[t] = down(act(gate(x[t])) * up(x[t]))` for `n` rows.
   void forward(const ModelConfig& c, std::size_t n, const float* x, float* out, Workspace& ws, ThreadPool& pool) const {
     const std::size_t f = c.ffn_dim;
@@ -71,6 +74,9 @@ struct MLP {
     return MLP{l.matrix(Role::FfnUp, layer, f, d), l.matrix(Role::FfnDown, layer, d, f), l.optional_vector(Role::FfnUpBias, layer, f),
                l.optional_vector(Role::FfnDownBias, layer, d)};
   }
+
+  /// The activation type of the up product (nothing for float weights); see normalize_for_matmul.
+  [[nodiscard]] std::optional<GgmlType> input_activation_type() const { return nn::input_activation_type(up); }
 
   void forward(const ModelConfig& c, std::size_t n, const float* x, float* out, Workspace& ws, ThreadPool& pool) const {
     const std::size_t f = c.ffn_dim, d = c.model_dim;

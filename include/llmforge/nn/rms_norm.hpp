@@ -6,7 +6,9 @@
 #include <cstddef>
 
 #include <llmforge/core/error.hpp>
+#include <llmforge/backend/thread_pool.hpp>
 #include <llmforge/kernels/dispatch.hpp>
+#include <llmforge/kernels/quant_act.hpp>
 #include <llmforge/nn/config.hpp>
 #include <llmforge/nn/tensor_names.hpp>
 #include <llmforge/tensor/tensor.hpp>
@@ -36,6 +38,15 @@ struct RMSNorm {
   void forward(const float* x, float* out, std::size_t rows) const {
     const std::size_t n = dim();
     for (std::size_t r = 0; r < rows; ++r) kernels::rms_norm_f32(x + r * n, weight.data(), out + r * n, n, eps);
+  }
+
+  /// `forward` fused with activation quantization: also quantizes the normalised rows as `act_type`
+  /// (Q8_0, Q8_1 or Q8_K) into `act`, in the same pass (rows split across `pool` when there are several).
+  /// `out` and `act` hold exactly what `forward` and then `act.quantize` would produce.
+  void forward_quantized(const float* x, float* out, std::size_t rows, GgmlType act_type, kernels::QuantActivations& act,
+                         ThreadPool& pool) const {
+    const std::size_t n = dim();
+    act.quantize_rms_normed(act_type, x, n, rows, n, weight.data(), eps, out, n, &pool);
   }
 };
 

@@ -156,11 +156,78 @@ inline kernels::QuantActivations& thread_activations() {
   thread_local kernels::QuantActivations act;
   return act;
 }
+
+// The quantized rows a PreparedInput scope announces on this thread (null when none is open).
+struct PreparedRows {
+  const float* x = nullptr;
+  std::size_t stride = 0, n = 0, k = 0;
+  GgmlType type{};
+  const kernels::QuantActivations* act = nullptr;
+  const PreparedRows* outer = nullptr;
+};
+inline const PreparedRows*& prepared_rows() {
+  thread_local const PreparedRows* top = nullptr;
+  return top;
+}
+// The open scope's rows if they are exactly `n` rows of `k` values of `x` (stride `stride`) as `type`.
+inline const kernels::QuantActivations* find_prepared(const float* x, std::size_t stride, std::size_t n, std::size_t k,
+                                                      GgmlType type) {
+  for (const PreparedRows* p = prepared_rows(); p; p = p->outer)
+    if (p->x == x && p->stride == stride && p->n == n && p->k == k && p->type == type) return p->act;
+  return nullptr;
+}
 }  // namespace detail
+
+/// The activation type the integer kernels multiply `w` with (Q8_0, Q8_1 or Q8_K), or nothing for
+/// float weights.
+[[nodiscard]] inline std::optional<GgmlType> input_activation_type(const AnyWeight& w) {
+  const GgmlType t = type_of(w);
+  if (!kernels::has_quant_kernel(t)) return std::nullopt;
+  return kernels::activation_type(t);
+}
+
+/// Announces, on the calling thread and for its lifetime, that `act` holds `x`'s `n` rows of `k` values
+/// (stride `x_stride`) already quantized as `type`: `matmul` and `matmul_group` called with exactly that
+/// buffer and shape use them instead of quantizing `x` again. This is how a norm that quantizes while it
+/// normalises (RMSNorm fused with activation quantization, see `normalize_for_matmul`) hands its rows
+/// to the next products. The caller must not change `x` or `act` while the scope is open.
+class PreparedInput {
+ public:
+  PreparedInput(const float* x, std::size_t x_stride, std::size_t n, std::size_t k, GgmlType type,
+                const kernels::QuantActivations& act)
+      : rows_{x, x_stride, n, k, type, &act, detail::prepared_rows()} {
+    detail::prepared_rows() = &rows_;
+  }
+  PreparedInput(const PreparedInput&) = delete;
+  PreparedInput& operator=(const PreparedInput&) = delete;
+  ~PreparedInput() { detail::prepared_rows() = rows_.outer; }
+
+ private:
+  detail::PreparedRows rows_;
+};
+
+/// Normalises `rows` rows of `dim` values of `x` into `out` with `norm`. When the norm can quantize while
+/// it normalises (it has `forward_quantized`, as RMSNorm does) and `act_type` names the activation type
+/// of the matrices that will read `out` (see input_activation_type), both happen in one pass and `scope`
+/// is opened so that those products take the quantized rows; otherwise this is `norm.forward`.
+template <class Norm>
+void normalize_for_matmul(const Norm& norm, const float* x, float* out, std::size_t rows, std::size_t dim,
+                          std::optional<GgmlType> act_type, std::optional<PreparedInput>& scope, ThreadPool& pool) {
+  if constexpr (requires(kernels::QuantActivations& a) { norm.forward_quantized(x, out, rows, *act_type, a, pool); }) {
+    if (act_type) {
+      thread_local kernels::QuantActivations act;  // one scope per thread at a time uses it
+      norm.forward_quantized(x, out, rows, *act_type, act, pool);
+      scope.emplace(out, dim, rows, dim, *act_type, act);
+      return;
+    }
+  }
+  norm.forward(x, out, rows);
+}
 
 /// `y[t, :] = W · x[t, :]` for `t < n`: `x` rows have `in_features` floats (row stride `x_stride`),
 /// `y` rows receive `out_features` floats (row stride `y_stride`). Rows of W are split across the pool.
-/// Quantized weights multiply activations quantized once per call (Q8_0/Q8_1/Q8_K, as llama.cpp).
+/// Quantized weights multiply activations quantized once per call (Q8_0/Q8_1/Q8_K, as llama.cpp), or
+/// the rows an open PreparedInput scope announces for `x`.
 inline void matmul(const AnyWeight& w, const float* x, std::size_t x_stride, std::size_t n, float* y, std::size_t y_stride,
                    ThreadPool& pool) {
   std::visit(
@@ -175,9 +242,14 @@ inline void matmul(const AnyWeight& w, const float* x, std::size_t x_stride, std
               16);
         } else {
           const std::size_t k = t.dim(1);
-          auto& act = detail::thread_activations();
-          act.quantize(kernels::activation_type(D::kGgmlType), x, x_stride, n, k, &pool);
-          const kernels::QuantActView view = act.view();
+          const GgmlType at = kernels::activation_type(D::kGgmlType);
+          const kernels::QuantActivations* act = detail::find_prepared(x, x_stride, n, k, at);
+          if (!act) {
+            auto& own = detail::thread_activations();
+            own.quantize(at, x, x_stride, n, k, &pool);
+            act = &own;
+          }
+          const kernels::QuantActView view = act->view();
           const std::size_t rb = t.row_bytes();
           const void* base = t.data();
           pool.parallel_for(
@@ -226,6 +298,7 @@ inline void matmul_group(std::span<const MatmulOutput> outs, const float* x, std
             if (!x_f16) x_f16 = kernels::round_to_f16(x, x_stride, n, t.dim(1));
           } else if constexpr (!kIsScalarType<D>) {
             const GgmlType at = kernels::activation_type(D::kGgmlType);
+            if ((parts[i].act = detail::find_prepared(x, x_stride, n, t.dim(1), at))) return;
             std::size_t a = 0;
             while (a < n_acts && act_types[a] != at) ++a;
             if (a == n_acts) {
