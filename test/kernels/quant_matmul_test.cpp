@@ -38,7 +38,7 @@ int for_each_llama_exact_target(Body&& body) {
   int ran = 0;
   for (int64_t bit = 1; bit != 0 && bit <= targets; bit <<= 1) {
     const std::string name = (targets & bit) ? kernels::target_bit_name(bit) : "";
-    if (name != "AVX2" && name != "AVX3" && name != "AVX3_ZEN4" && name != "AVX3_SPR") continue;
+    if (name != "AVX2" && name != "AVX3" && name != "AVX3_DL" && name != "AVX3_ZEN4" && name != "AVX3_SPR") continue;
     kernels::set_targets_for_test(bit);
     BOOST_TEST_CONTEXT("target " << name) { body(); }
     ++ran;

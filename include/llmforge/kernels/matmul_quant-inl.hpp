@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // SIMD bodies of the quantized-weight matrix products (compiled once per target): weight rows are
 // decoded to unsigned 8-bit levels plus group scales/offsets, then multiplied against int8
-// activations with VNNI (AVX3_DL), widening int16 multiply-adds (other SIMD targets) or plain C++.
+// activations with widening int16 multiply-adds (SSE targets) or plain C++. AVX2 and the AVX-512
+// targets take the register kernels of matmul_quant_avx2-inl.hpp instead (llama.cpp's exact order).
 #if defined(LLMFORGE_KERNELS_MATMUL_QUANT_INL_HPP_) == defined(HWY_TARGET_TOGGLE)
 #ifdef LLMFORGE_KERNELS_MATMUL_QUANT_INL_HPP_
 #undef LLMFORGE_KERNELS_MATMUL_QUANT_INL_HPP_
@@ -347,35 +348,9 @@ HWY_INLINE float qk_offset_term(const float* wm, const float* s, std::size_t ng)
   return r;
 }
 
-#if HWY_TARGET == HWY_AVX3_DL
-#define LLMFORGE_QK_VNNI 1
-#define LLMFORGE_QK_VNNI_ATTR __attribute__((target(HWY_TARGET_STR ",avx512vnni")))
-// Four groups (64 values) per step: lane l of the dpbusd result holds 4 products of group l / 4, so
-// the per-lane scale vector is simply ws4 * d4.
-LLMFORGE_QK_VNNI_ATTR HWY_NOINLINE float qk_dot_row(const uint8_t* u, const float* ws4, const float* wm,
-                                                  const int8_t* q, const float* d4, const float* s, std::size_t k) {
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  std::size_t i = 0;
-  for (; i + 128 <= k; i += 128) {
-    const __m512i p0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(u + i), _mm512_loadu_si512(q + i));
-    const __m512i p1 =
-        _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(u + i + 64), _mm512_loadu_si512(q + i + 64));
-    acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_mul_ps(_mm512_loadu_ps(ws4 + i / 4), _mm512_loadu_ps(d4 + i / 4)),
-                           acc0);
-    acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1),
-                           _mm512_mul_ps(_mm512_loadu_ps(ws4 + i / 4 + 16), _mm512_loadu_ps(d4 + i / 4 + 16)), acc1);
-  }
-  for (; i + 64 <= k; i += 64) {
-    const __m512i p0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(u + i), _mm512_loadu_si512(q + i));
-    acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_mul_ps(_mm512_loadu_ps(ws4 + i / 4), _mm512_loadu_ps(d4 + i / 4)),
-                           acc0);
-  }
-  float r = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-  r += qk_dot_groups_scalar(u, ws4, q, d4, i / 16, k / 16);
-  return r + qk_offset_term(wm, s, k / 16);
-}
-#elif HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
-// AVX2 (also AVX3 without VNNI): llama.cpp's order, from matmul_quant_avx2-inl.hpp (qa_matmul).
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+// AVX2 and every AVX-512 target (AVX3, AVX3_DL, ...): llama.cpp's order, from matmul_quant_avx2-inl.hpp
+// (qa_matmul), so that the results are the same bits on every x86 machine with AVX2 or better.
 #define LLMFORGE_QK_AVX2 1
 #endif
 #if HWY_TARGET == HWY_SCALAR || defined(LLMFORGE_QK_AVX2)  // AVX2: only a fallback, qa_matmul takes every type
@@ -383,7 +358,7 @@ HWY_INLINE float qk_dot_row(const uint8_t* u, const float* ws4, const float* wm,
                             const float* s, std::size_t k) {
   return qk_dot_groups_scalar(u, ws4, q, d4, 0, k / 16) + qk_offset_term(wm, s, k / 16);
 }
-#elif !defined(LLMFORGE_QK_VNNI)
+#else
 // Portable widening path: u8 and i8 promoted to i16, pairwise multiply-add to i32, one group of 16
 // values at a time; the group's int32 sum is scaled in f32.
 HWY_INLINE float qk_dot_row(const uint8_t* u, const float* ws4, const float* wm, const int8_t* q, const float* d4,
@@ -450,9 +425,7 @@ void DecodeQuantRow(GgmlType type, const void* row, std::size_t k, uint8_t* u, f
 }  // namespace llmforge::kernels::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
-#undef LLMFORGE_QK_VNNI
 #undef LLMFORGE_QK_AVX2
 #undef LLMFORGE_QK_X86
-#undef LLMFORGE_QK_VNNI_ATTR
 
 #endif  // toggle guard

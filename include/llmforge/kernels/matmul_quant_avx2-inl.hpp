@@ -28,7 +28,7 @@
 #include <llmforge/quant/k_quants.hpp>
 #include <llmforge/quant/legacy.hpp>
 
-#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2 && HWY_TARGET != HWY_AVX3_DL
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2  // AVX2 and every AVX-512 target
 #include <immintrin.h>
 
 HWY_BEFORE_NAMESPACE();
