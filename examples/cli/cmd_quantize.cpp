@@ -43,8 +43,11 @@ int cmd_quantize(const std::vector<std::string>& args) {
   writer.set("general.quantization_version", io::Value(uint32_t{2}));
   // Block count for the _M mixes' per-layer choices: `<arch>.block_count`, else the highest "blk.N." + 1.
   std::size_t n_layers = 0;
-  for (const auto& t : file.tensors())
-    if (t.name.rfind("blk.", 0) == 0) n_layers = std::max<std::size_t>(n_layers, std::strtoul(t.name.c_str() + 4, nullptr, 10) + 1);
+  if (const std::string arch = file.metadata().get_string("general.architecture", ""); !arch.empty())
+    n_layers = file.metadata().find_uint(arch + ".block_count").value_or(0);
+  if (n_layers == 0)
+    for (const auto& t : file.tensors())
+      if (t.name.rfind("blk.", 0) == 0) n_layers = std::max<std::size_t>(n_layers, std::strtoul(t.name.c_str() + 4, nullptr, 10) + 1);
   const bool tied_output = file.find_tensor("output.weight") == nullptr;
   ThreadPool pool(threads);
   std::size_t fallbacks = 0;
