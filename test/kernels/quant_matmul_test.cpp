@@ -142,7 +142,8 @@ BOOST_AUTO_TEST_CASE(batched_tokens_keep_llama_order_on_avx2) {
   for (GgmlType type : kQuantTypes) {
     const std::size_t bs = ggml_type_info(type).block_size;
     for (const std::size_t k : {bs == 256 ? std::size_t{256} : std::size_t{96}, std::size_t{768}}) {
-      const std::size_t rows = 7, n = 7, rb = quant::row_bytes(type, k);
+      // 71 rows: more than two of the kernels' 32-row tiles, and an odd remainder for the two-row path.
+      const std::size_t rows = 71, n = 7, rb = quant::row_bytes(type, k);
       std::vector<float> wf(rows * k), x(n * k);
       for (auto& v : wf) v = nd(rng);
       for (auto& v : x) v = nd(rng) * 3.f;
@@ -174,7 +175,7 @@ BOOST_AUTO_TEST_CASE(batched_tokens_keep_llama_order_on_avx2) {
 BOOST_AUTO_TEST_CASE(q4_0_repacked_order_on_avx2) {
   std::mt19937 rng(9);
   std::normal_distribution<float> nd(0.f, 1.f);
-  const std::size_t rows = 24, k = 256, rb = quant::row_bytes(GgmlType::Q4_0, k), n = 6;
+  const std::size_t rows = 80, k = 256, rb = quant::row_bytes(GgmlType::Q4_0, k), n = 6;  // several 32-row tiles
   std::vector<float> wf(rows * k), x(n * k);
   for (auto& v : wf) v = nd(rng);
   for (auto& v : x) v = nd(rng) * 3.f;
@@ -202,7 +203,8 @@ BOOST_AUTO_TEST_CASE(q4_0_repacked_order_on_avx2) {
     for (const std::size_t nt : {std::size_t{1}, n}) {
       std::vector<float> y(nt * rows, -1.f);
       kernels::matmul_quant(GgmlType::Q4_0, w.data(), rb, v, nt, y.data(), rows, 0, 11, rows);
-      kernels::matmul_quant(GgmlType::Q4_0, w.data(), rb, v, nt, y.data(), rows, 11, rows, rows);
+      kernels::matmul_quant(GgmlType::Q4_0, w.data(), rb, v, nt, y.data(), rows, 11, 53, rows);
+      kernels::matmul_quant(GgmlType::Q4_0, w.data(), rb, v, nt, y.data(), rows, 53, rows, rows);
       for (std::size_t i = 0; i < nt * rows; ++i) BOOST_TEST(y[i] == want[i], "n=" << nt << " y[" << i << "]");
     }
   });

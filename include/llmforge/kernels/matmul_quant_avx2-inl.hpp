@@ -538,6 +538,26 @@ HWY_INLINE void qa_with_tokens(std::size_t nt, F&& f) {
   else f.template operator()<1>();
 }
 
+// Calls step(r, t0, nt) for every whole step of `rstep` rows in [r0, r1) and every group of up to four
+// tokens (t0, nt), and returns the first row it did not cover. Rows go in blocks of `tile` rows (a
+// multiple of rstep); within a block the token groups are the outer loop, so a group's activations
+// stay in L1 while the block's weight rows (a few KiB each, held in L2) meet them, instead of every
+// row streaming all n activation rows from L2 again. Each output is still computed by one kernel
+// call in the same arithmetic, so the order of the calls does not change any result.
+template <class Step>
+HWY_INLINE std::size_t qa_tiled(std::size_t r0, std::size_t r1, std::size_t rstep, std::size_t n, std::size_t tile,
+                                Step&& step) {
+  const std::size_t end = r0 + (r1 - r0) / rstep * rstep;
+  for (std::size_t rb = r0; rb < end; rb += tile) {
+    const std::size_t re = end - rb < tile ? end : rb + tile;
+    for (std::size_t t0 = 0; t0 < n; t0 += 4) {
+      const std::size_t nt = n - t0 < 4 ? n - t0 : 4;
+      for (std::size_t r = rb; r < re; r += rstep) step(r, t0, nt);
+    }
+  }
+  return end;
+}
+
 // Rows [r0, r1) of y = W x for n activation rows; each weight row meets the tokens four at a time.
 // The order follows llama.cpp: re-packed Q4_0 (`interleaved`), else tinyBLAS for n >= 2 (the formats
 // it serves), else vec_dot.
@@ -545,50 +565,43 @@ HWY_INLINE void qa_with_tokens(std::size_t nt, F&& f) {
 HWY_INLINE bool qa_matmul(GgmlType type, const uint8_t* w, std::size_t row_bytes, QaAct a, std::size_t n, float* y,
                           std::size_t ys, std::size_t r0, std::size_t r1, bool interleaved) {
   const QaOrder order = interleaved ? QaOrder::Interleaved : n >= 2 ? QaOrder::TinyBlas : QaOrder::VecDot;
-  float out[4];
+  // Rows per tile (qa_tiled): 32 rows are 36-100 KiB of 4-6-bit weights for k = 2048-5632, well inside L2.
+  constexpr std::size_t kTile = 32;
   if (order == QaOrder::Interleaved && type == GgmlType::Q4_0) {
-    float out8[32];
-    for (; r0 + 8 <= r1; r0 += 8) {
-      for (std::size_t t0 = 0; t0 < n; t0 += 4) {
-        const QaAct at = a.from(t0);
-        const std::size_t nt = n - t0 < 4 ? n - t0 : 4;
-        const uint8_t* rows = w + r0 * row_bytes;
-        qa_with_tokens(nt, [&]<int NT>() { qa_q4_0_rows8<NT>(rows, row_bytes, at, out8); });
-        for (std::size_t t = 0; t < nt; ++t)
-          for (std::size_t j = 0; j < 8; ++j) y[(t0 + t) * ys + r0 + j] = out8[8 * t + j];
-      }
-    }
+    r0 = qa_tiled(r0, r1, 8, n, kTile, [&](std::size_t r, std::size_t t0, std::size_t nt) {
+      float out8[32];
+      const QaAct at = a.from(t0);
+      const uint8_t* rows = w + r * row_bytes;
+      qa_with_tokens(nt, [&]<int NT>() { qa_q4_0_rows8<NT>(rows, row_bytes, at, out8); });
+      for (std::size_t t = 0; t < nt; ++t)
+        for (std::size_t j = 0; j < 8; ++j) y[(t0 + t) * ys + r + j] = out8[8 * t + j];
+    });
   }
   // Prompts with 32-value formats (one accumulator per output): two rows at a time.
   const bool pairable = order == QaOrder::TinyBlas && (type == GgmlType::Q4_0 || type == GgmlType::Q4_1 || type == GgmlType::Q5_0 ||
                                                        type == GgmlType::Q5_1 || type == GgmlType::Q8_0 || type == GgmlType::IQ4_NL);
   if (pairable) {
-    float out1[4];
-    for (; r0 + 2 <= r1; r0 += 2) {
-      for (std::size_t t0 = 0; t0 < n; t0 += 4) {
-        const QaAct at = a.from(t0);
-        const std::size_t nt = n - t0 < 4 ? n - t0 : 4;
-        const uint8_t* row = w + r0 * row_bytes;
-        qa_with_tokens(nt, [&]<int NT>() { qa_rows2_n<NT>(type, row, row + row_bytes, at, out, out1); });
-        for (std::size_t t = 0; t < nt; ++t) {
-          y[(t0 + t) * ys + r0] = out[t];
-          y[(t0 + t) * ys + r0 + 1] = out1[t];
-        }
-      }
-    }
-  }
-  for (std::size_t r = r0; r < r1; ++r) {
-    for (std::size_t t0 = 0; t0 < n; t0 += 4) {
+    r0 = qa_tiled(r0, r1, 2, n, kTile, [&](std::size_t r, std::size_t t0, std::size_t nt) {
+      float out0[4], out1[4];
       const QaAct at = a.from(t0);
-      const std::size_t nt = n - t0 < 4 ? n - t0 : 4;
       const uint8_t* row = w + r * row_bytes;
-      bool ok = false;
-      qa_with_tokens(nt, [&]<int NT>() { ok = qa_row_n<NT>(type, row, at, order, out); });
-      if (!ok) return false;
-      for (std::size_t t = 0; t < nt; ++t) y[(t0 + t) * ys + r] = out[t];
-    }
+      qa_with_tokens(nt, [&]<int NT>() { qa_rows2_n<NT>(type, row, row + row_bytes, at, out0, out1); });
+      for (std::size_t t = 0; t < nt; ++t) {
+        y[(t0 + t) * ys + r] = out0[t];
+        y[(t0 + t) * ys + r + 1] = out1[t];
+      }
+    });
   }
-  return true;
+  bool ok = true;
+  qa_tiled(r0, r1, 1, n, kTile, [&](std::size_t r, std::size_t t0, std::size_t nt) {
+    float out[4];
+    if (!ok) return;
+    const QaAct at = a.from(t0);
+    qa_with_tokens(nt, [&]<int NT>() { ok = qa_row_n<NT>(type, w + r * row_bytes, at, order, out); });
+    if (ok)
+      for (std::size_t t = 0; t < nt; ++t) y[(t0 + t) * ys + r] = out[t];
+  });
+  return ok;
 }
 
 }  // namespace llmforge::kernels::HWY_NAMESPACE
