@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstddef>
 
-#include <llmforge/core/error.hpp>
 #include <llmforge/backend/thread_pool.hpp>
+#include <llmforge/core/error.hpp>
 #include <llmforge/kernels/dispatch.hpp>
 #include <llmforge/kernels/quant_act.hpp>
 #include <llmforge/nn/config.hpp>
