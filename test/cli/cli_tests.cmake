@@ -27,6 +27,8 @@ llmforge_cli_test(tokenize_gguf EXIT ok REGEX "^1 403 407 261 378" ARGS tokenize
 llmforge_cli_test(info_json EXIT ok REGEX "\"weight_bytes\"" ARGS info -m ${_stories} --json)
 llmforge_cli_test(bench_json_roofline EXIT ok REGEX "\"tg_roofline_pct\": [0-9]"
                   ARGS bench -m ${_stories} -p 8 -n 4 -r 2 --json)
+llmforge_cli_test(bench_json_roofline_1stream EXIT ok REGEX "\"tg_roofline_1stream_pct\": [0-9]"
+                  ARGS bench -m ${_stories} -p 0 -n 4 -r 1 --json)
 llmforge_cli_test(bench_zero_reps EXIT fail REGEX "--reps must be at least 1" ARGS bench -m ${_stories} -r 0)
 llmforge_cli_test(logits_writes_file EXIT ok REGEX "wrote 1 x 512 logits" ARGS logits -m ${_stories} --tokens "1 403 407" -o ${_tmp}/l.f32)
 if(EXISTS ${LLMFORGE_SHARED_DIR}/testdata/gguf/stories260K.gguf)

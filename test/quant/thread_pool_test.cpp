@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include <llmforge/backend/bandwidth.hpp>
 #include <llmforge/backend/thread_pool.hpp>
 
 using namespace llmforge;
@@ -79,6 +80,21 @@ BOOST_AUTO_TEST_CASE(alternating_chunk_counts_run_each_chunk_once) {
     });
     for (std::size_t i = 0; i < n; ++i) BOOST_TEST_REQUIRE(hits[i].load() == 1, "round " << round << " index " << i);
   }
+}
+
+// The bandwidth probe reads every word of its buffer with any stream count (the checksum counts the
+// words, all 1) and rejects stream counts it has no loop for.
+BOOST_AUTO_TEST_CASE(bandwidth_probe_reads_the_whole_buffer) {
+  ThreadPool pool(2);
+  const std::size_t bytes = std::size_t{8} << 20;
+  for (int streams : {1, 2, 4}) {
+    BandwidthProbe probe(bytes);
+    const double gbs = probe.measure(pool, 2, streams);
+    BOOST_TEST(gbs > 0.0);
+    BOOST_TEST(probe.checksum() == 2 * bytes / 8, "streams " << streams);
+  }
+  BandwidthProbe probe(bytes);
+  BOOST_CHECK_THROW((void)probe.measure(pool, 1, 3), ConfigError);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
