@@ -49,7 +49,7 @@ class QuantActivations {
   /// @throws ShapeError if `k` is not a multiple of the block size; UnsupportedError for other types.
   void quantize(GgmlType act_type, const float* x, std::size_t x_stride, std::size_t n, std::size_t k,
                 ThreadPool* pool = nullptr) {
-    run(act_type, x, x_stride, n, k, nullptr, 0, 0, nullptr, 0, pool);
+    run(act_type, x, x_stride, n, k, false, nullptr, 0, nullptr, 0, pool);
   }
 
   /// RMSNorm fused with quantization: row `t` is normalised exactly as
@@ -57,7 +57,7 @@ class QuantActivations {
   /// `out` (rows `out_stride` apart; may be `x`) unless `out` is null, and quantized in the same pass.
   void quantize_rms_normed(GgmlType act_type, const float* x, std::size_t x_stride, std::size_t n, std::size_t k,
                            const float* w, float eps, float* out, std::size_t out_stride, ThreadPool* pool = nullptr) {
-    run(act_type, x, x_stride, n, k, w, eps, 1, out, out_stride, pool);
+    run(act_type, x, x_stride, n, k, true, w, eps, out, out_stride, pool);
   }
 
   /// Takes `n` rows of `k` values already quantized as `act_type` blocks (rows contiguous).
@@ -72,8 +72,10 @@ class QuantActivations {
   [[nodiscard]] std::size_t rows() const noexcept { return n_; }
 
  private:
-  void run(GgmlType act_type, const float* x, std::size_t x_stride, std::size_t n, std::size_t k, const float* w,
-           float eps, int normed, float* out, std::size_t out_stride, ThreadPool* pool) {
+  // Quantizes rows as `quantize` does; with `normed`, RMS-normalises them first (`w`, `eps`, `out` as in
+  // quantize_rms_normed).
+  void run(GgmlType act_type, const float* x, std::size_t x_stride, std::size_t n, std::size_t k, bool normed,
+           const float* w, float eps, float* out, std::size_t out_stride, ThreadPool* pool) {
     check(act_type, k);
     reserve(n, k);
     auto rows = [&](std::size_t t0, std::size_t t1, std::size_t = 0) {
