@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -316,6 +317,33 @@ BOOST_AUTO_TEST_CASE(activation_quantization_matches_scalar_blocks) {
         got.quantize_rms_normed(t, inplace.data(), k, n, k, w.data(), 1e-5f, inplace.data(), k);
         BOOST_TEST(same(got.view(), want_normed.view(), n));
         BOOST_TEST(std::memcmp(inplace.data(), normed.data(), out.size() * sizeof(float)) == 0);
+      });
+    }
+  }
+  // A NaN (e.g. from a corrupt model) spoils its own block only: the other blocks equal the scalar path.
+  // It sits in the last vector of a Q8_K block, where it survives into the block's maximum.
+  std::vector<float> with_nan(x.begin(), x.begin() + k);
+  with_nan[250] = std::numeric_limits<float>::quiet_NaN();
+  for (GgmlType t : types) {
+    BOOST_TEST_CONTEXT(ggml_type_info(t).name << " with a NaN") {
+      std::vector<unsigned char> blocks(quant::row_bytes(t, k));
+      if (t == GgmlType::Q8_0) QuantTraits<Q8_0>::quantize_activation(with_nan.data(), reinterpret_cast<BlockQ8_0*>(blocks.data()), k);
+      else if (t == GgmlType::Q8_1) QuantTraits<Q8_1>::quantize_activation(with_nan.data(), reinterpret_cast<BlockQ8_1*>(blocks.data()), k);
+      else QuantTraits<Q8_K>::quantize_activation(with_nan.data(), reinterpret_cast<BlockQ8_K*>(blocks.data()), k);
+      kernels::QuantActivations want;
+      want.from_blocks(t, blocks.data(), 1, k);
+      const std::size_t bsz = ggml_type_info(t).block_size, spoilt = 250 / bsz;
+      for_each_target([&] {
+        kernels::QuantActivations got;
+        got.quantize(t, with_nan.data(), k, 1, k);
+        const auto g = got.view(), w0 = want.view();
+        for (std::size_t blk = 0; blk < k / bsz; ++blk) {
+          if (blk == spoilt) continue;
+          const std::size_t i0 = blk * bsz;
+          BOOST_TEST(std::memcmp(g.q + i0, w0.q + i0, bsz) == 0, "block " << blk);
+          BOOST_TEST(std::memcmp(g.d4 + i0 / 4, w0.d4 + i0 / 4, bsz / 4 * sizeof(float)) == 0, "block " << blk);
+          BOOST_TEST(std::memcmp(g.bs + i0 / 16, w0.bs + i0 / 16, bsz / 16 * sizeof(int16_t)) == 0, "block " << blk);
+        }
       });
     }
   }

@@ -53,14 +53,14 @@ HWY_INLINE float AbsMax(const float* v, std::size_t len) {
   return hn::GetLane(hn::MaxOfLanes(d, m));
 }
 
-// Rounds v[0..16) * mul to int8 (clamped above at `hi`), stores them at q and returns their sum.
-HWY_INLINE int32_t QuantizeGroup(const float* v, float mul, int32_t hi, int8_t* q) {
+// Rounds v[0..16) * mul to int8 (at most 127), stores them at q and returns their sum.
+HWY_INLINE int32_t QuantizeGroup(const float* v, float mul, int8_t* q) {
   const DF d;
   const DI di;
   const D8 d8;
   const std::size_t N = hn::Lanes(d);
   const auto vm = hn::Set(d, mul);
-  const auto vhi = hn::Set(di, hi);
+  const auto vhi = hn::Set(di, 127);
   auto sum = hn::Zero(di);
   for (std::size_t j = 0; j < 16; j += N) {
     const auto qi = hn::Min(hn::NearestInt(hn::Mul(hn::LoadU(d, v + j), vm)), vhi);
@@ -85,12 +85,14 @@ void QuantizeActRow(GgmlType act_type, const float* x, std::size_t k, const ActR
         for (int g = 0; g < 16; ++g) s[g] = 0, bs[g] = 0;
         continue;
       }
-      std::size_t j = 0;  // the first value of largest magnitude gives the sign of the scale
-      while (std::fabs(v[j]) != amax) ++j;
+      // The first value of largest magnitude gives the sign of the scale. The search stays inside the
+      // block: with a NaN in it the maximum may be NaN and match nothing (garbage out, but no overrun).
+      std::size_t j = 0;
+      while (j + 1 < 256 && std::fabs(v[j]) != amax) ++j;
       const float iscale = -127.f / v[j];
       const float dq = 1 / iscale;
       for (int g = 0; g < 16; ++g) {
-        const int32_t sum = QuantizeGroup(v + 16 * g, iscale, 127, q + 16 * g);
+        const int32_t sum = QuantizeGroup(v + 16 * g, iscale, q + 16 * g);
         bs[g] = static_cast<int16_t>(sum);
         s[g] = dq * static_cast<float>(sum);
       }
@@ -107,7 +109,7 @@ void QuantizeActRow(GgmlType act_type, const float* x, std::size_t k, const ActR
     const float dh = f16_to_f32(f32_to_f16(dq));  // the block stores its scale as fp16
     int32_t total = 0;
     for (int g = 0; g < 2; ++g) {
-      const int32_t sum = QuantizeGroup(v + 16 * g, id, 127, q + 16 * g);
+      const int32_t sum = QuantizeGroup(v + 16 * g, id, q + 16 * g);
       bs[g] = static_cast<int16_t>(sum);
       s[g] = dh * static_cast<float>(sum);
       total += sum;
