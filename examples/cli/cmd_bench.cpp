@@ -46,12 +46,18 @@ int cmd_bench(const std::vector<std::string>& args) {
       "threads,t", po::value(&threads)->default_value(2), "threads")(
       "reps,r", po::value(&reps)->default_value(3), "repetitions (after one warm-up run)")(
       "no-roofline", "skip the memory-bandwidth probe")("json", "print JSON");
+  add_kernel_options(desc);
   po::variables_map vm;
   if (!parse_options("bench", "-m MODEL [-p 128] [-n 64] [-t 2] [-r 3] [--json]", desc, args, vm)) return 0;
   if (reps == 0) throw ConfigError("bench: --reps must be at least 1");
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
 
-  const auto model = load_model(model_path, {.load_tokenizer = false});
+  LoadOptions load_opt{.load_tokenizer = false};
+  apply_kernel_options(vm, load_opt);
+  const auto load_start = Clock::now();
+  const auto model = load_model(model_path, load_opt);
+  const double load_seconds = std::chrono::duration<double>(Clock::now() - load_start).count();
+  const LoadReport load_report = model->load_report();
   const auto& cfg = model->config();
   Session s = model->new_session({.context = std::max<std::size_t>(n_prompt, n_gen) + 8, .threads = threads});
   // The roofline's bandwidth is probed with the session's own threads right before every generation run,
@@ -104,7 +110,9 @@ int cmd_bench(const std::vector<std::string>& args) {
     nlohmann::json j{{"model", model_path},     {"threads", threads},          {"n_prompt", n_prompt},
                      {"n_gen", n_gen},          {"reps", reps},                {"pp_tps", pps.mean},
                      {"pp_tps_stddev", pps.stddev}, {"tg_tps", tgs.mean},      {"tg_tps_stddev", tgs.stddev},
-                     {"weight_bytes", model->weight_bytes()}, {"kernel_target", kernels::target_name()}};
+                     {"weight_bytes", model->weight_bytes()}, {"kernel_target", kernels::target_name()},
+                     {"exact", load_opt.exact}, {"load_seconds", load_seconds},
+                     {"repack_seconds", load_report.repack_seconds}, {"repacked_bytes", load_report.repacked_bytes}};
     if (roof > 0) {
       j["bandwidth_gbs"] = bw.mean;
       j["bandwidth_gbs_stddev"] = bw.stddev;
@@ -119,8 +127,10 @@ int cmd_bench(const std::vector<std::string>& args) {
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
-  std::printf("model %s: %.2f GiB of weights, %zu threads, kernels %s\n", model_path.c_str(), wbytes / (1 << 30), threads,
-              kernels::target_name());
+  std::printf("model %s: %.2f GiB of weights, %zu threads, kernels %s%s\n", model_path.c_str(), wbytes / (1 << 30), threads,
+              kernels::target_name(), load_opt.exact ? " (exact)" : "");
+  std::printf("loaded in %.2f s; repacked %.2f GiB in %.2f s\n", load_seconds,
+              static_cast<double>(load_report.repacked_bytes) / (1 << 30), load_report.repack_seconds);
   if (n_prompt) std::printf("pp%-5zu %10.2f ± %.2f tokens/s\n", n_prompt, pps.mean, pps.stddev);
   if (n_gen) std::printf("tg%-5zu %10.2f ± %.2f tokens/s\n", n_gen, tgs.mean, tgs.stddev);
   if (roof > 0) {

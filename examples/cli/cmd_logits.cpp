@@ -25,11 +25,14 @@ int cmd_logits(const std::vector<std::string>& args) {
       ("output,o", po::value(&out)->required(), "output file: float32 little-endian")
       ("threads,t", po::value(&threads)->default_value(0), "threads (default: all cores)")
       ("ctx", po::value(&ctx)->default_value(0), "context size (default: the model's, at most 4096)");
+  add_kernel_options(desc);
   po::variables_map vm;
   if (!parse_options("logits", "-m MODEL (-p PROMPT | --tokens \"1 2 3\") [--all] -o OUT.f32", desc, args, vm)) return 0;
   if (vm.count("prompt") == vm.count("tokens")) throw ConfigError("give exactly one of -p PROMPT or --tokens \"1 2 3\"");
 
-  auto model = load_model(model_path, {.load_tokenizer = vm.count("prompt") > 0});
+  LoadOptions load_opt{.load_tokenizer = vm.count("prompt") > 0};
+  apply_kernel_options(vm, load_opt);
+  auto model = load_model(model_path, load_opt);
   const auto ids = vm.count("tokens") ? parse_token_list(tokens) : model->tokenizer().encode(prompt);
   if (ids.empty()) throw ConfigError("no tokens to evaluate");
   const bool all = vm.count("all") > 0;

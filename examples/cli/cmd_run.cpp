@@ -35,6 +35,7 @@ int cmd_run(const std::vector<std::string>& args) {
       ("quantize", po::value<std::string>(), "quantize float weights while loading (q8_0, q4_0, q4_k, ...)")
       ("no-bos", "do not add the BOS token")
       ("special", "parse special-token text in the prompt");
+  add_kernel_options(desc);
   po::variables_map vm;
   if (!parse_options("run", "[-m MODEL] -p PROMPT [options]", desc, args, vm)) return 0;
 
@@ -61,6 +62,7 @@ int cmd_run(const std::vector<std::string>& args) {
       progress_bar(done, total, "quantizing " + tensor);
     };
   }
+  apply_kernel_options(vm, load_opt);
   auto model = load_model(path, load_opt);
   Generator gen(model, {ctx, threads});
   // Like llama.cpp, the prompt is echoed and the continuation streamed after it.

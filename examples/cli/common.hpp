@@ -35,6 +35,19 @@ inline bool parse_options(const std::string& command, const std::string& usage, 
   return true;
 }
 
+/// Adds the kernel-mode options every command that runs a model takes: `--exact` (llama.cpp's
+/// summation order, no repacking: the reference mode) and `--no-repack`.
+inline void add_kernel_options(po::options_description& desc) {
+  desc.add_options()("exact", "reference kernels: llama.cpp's summation order (bit-identical on AVX2), no repacking")(
+      "no-repack", "keep weights in their file layout (row kernels) instead of repacking them at load");
+}
+/// Applies the options of add_kernel_options to `opt`.
+template <class LoadOptionsT>
+void apply_kernel_options(const po::variables_map& vm, LoadOptionsT& opt) {
+  opt.exact = vm.count("exact") > 0;
+  opt.repack = vm.count("no-repack") == 0;
+}
+
 /// The model `run`/`chat`/`serve` use when no -m is given: the shipped stories260K.gguf, looked up
 /// next to an installed binary (../share/llmforge/models) and in the source tree's models/ folder.
 inline std::filesystem::path default_model() {

@@ -17,11 +17,16 @@
 
 namespace llmforge::test {
 
-/// Loads a model once per test process (models are immutable, so tests can share them).
-inline std::shared_ptr<const Model> cached_model(const std::filesystem::path& p) {
+/// Loads a model once per test process and kernel mode (models are immutable, so tests can share
+/// them): the default (fast) path, or with `exact` the reference mode (llama.cpp's order, no repacking).
+inline std::shared_ptr<const Model> cached_model(const std::filesystem::path& p, bool exact = false) {
   static std::map<std::string, std::shared_ptr<const Model>> cache;
-  auto& m = cache[p.string()];
-  if (!m) m = load_model(p);
+  auto& m = cache[p.string() + (exact ? "#exact" : "")];
+  if (!m) {
+    LoadOptions opt;
+    opt.exact = exact;
+    m = load_model(p, opt);
+  }
   return m;
 }
 

@@ -94,8 +94,12 @@ BOOST_DATA_TEST_CASE(f32_logits_and_greedy_match_reference, bdata::make(kF32Mode
   }
 }
 
-BOOST_DATA_TEST_CASE(quantized_logits_and_forced_greedy_match_reference, bdata::make(kQuantModels) * bdata::make(kPrompts), model,
-                     prompt) {
+// Both kernel modes: exact (llama.cpp's summation order) to cosine 0.9999; the default (repacked
+// weights, another block order) to 0.9995, since a ~1e-7 change of a product can move an activation
+// across a rounding boundary of the next Q8 quantization (measured: gemma2-q8_0 0.99980-0.99989, the
+// others unchanged); see tiny512_variants_test.cpp for the full argument.
+BOOST_DATA_TEST_CASE(quantized_logits_and_forced_greedy_match_reference,
+                     bdata::make(kQuantModels) * bdata::make(kPrompts) * bdata::make({true, false}), model, prompt, exact) {
   const auto path = arch_ref(std::string("models/") + model + ".gguf");
   if (!std::filesystem::exists(path)) {
     BOOST_TEST_MESSAGE("skipped: " << path << " is not present");
@@ -103,15 +107,15 @@ BOOST_DATA_TEST_CASE(quantized_logits_and_forced_greedy_match_reference, bdata::
   }
   const std::string base = std::string("golden/") + model + "." + prompt;
   const auto gold = t::read_json(arch_ref(base + ".json"));
-  auto m = t::cached_model(path);
+  auto m = t::cached_model(path, exact);
   const auto ids = gold["prompt_ids"].get<std::vector<int32_t>>();
   const auto all = t::all_logits(*m, ids);
   const std::size_t V = m->config().vocab_size;
   const std::vector<float> last(all.end() - static_cast<std::ptrdiff_t>(V), all.end());
   const auto want = t::read_f32(arch_ref(base + ".logits_last.f32"));
   const double cos = t::cosine(last, want);
-  BOOST_TEST_MESSAGE(model << " " << prompt << ": cosine " << cos);
-  BOOST_TEST(cos >= 0.9999);
+  BOOST_TEST_MESSAGE(model << " " << prompt << (exact ? " exact" : " default") << ": cosine " << cos);
+  BOOST_TEST(cos >= (exact ? 0.9999 : 0.9995));
   BOOST_TEST(t::argmax(last) == t::argmax(want));
   auto [bad, bad_clear] = forced_agreement(*m, ids, gold["forced_ids"].get<std::vector<int32_t>>(), gold["forced"]);
   BOOST_TEST(bad <= 1);

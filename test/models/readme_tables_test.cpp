@@ -25,7 +25,7 @@ std::string section(const std::string& text, const std::string& begin, const std
 
 template <std::size_t... I>
 std::set<std::string> weight_type_names(std::index_sequence<I...>) {
-  return {std::string(std::variant_alternative_t<I, lf::nn::AnyWeight>::dtype::kName)...};
+  return {std::string(std::variant_alternative_t<I, lf::nn::WeightVariant>::dtype::kName)...};
 }
 
 }  // namespace
@@ -49,7 +49,7 @@ BOOST_AUTO_TEST_CASE(type_list_matches_the_weight_types_with_kernels) {
   const std::regex item("`([A-Z0-9_]+)`");
   for (auto it = std::sregex_iterator(list.begin(), list.end(), item); it != std::sregex_iterator(); ++it)
     documented.insert((*it)[1].str());
-  const auto supported = weight_type_names(std::make_index_sequence<std::variant_size_v<lf::nn::AnyWeight>>{});
+  const auto supported = weight_type_names(std::make_index_sequence<std::variant_size_v<lf::nn::WeightVariant>>{});
   BOOST_TEST(documented == supported, boost::test_tools::per_element());
 }
 

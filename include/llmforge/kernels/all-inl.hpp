@@ -5,4 +5,5 @@
 #include <llmforge/kernels/matmul_quant-inl.hpp>
 #include <llmforge/kernels/nn_ops-inl.hpp>
 #include <llmforge/kernels/quant_act-inl.hpp>
+#include <llmforge/kernels/quant_packed-inl.hpp>
 #include <llmforge/kernels/tensor_ops-inl.hpp>

@@ -4,16 +4,20 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include <hwy/aligned_allocator.h>
 
 #include <llmforge/kernels/quant_dispatch.hpp>
+#include <llmforge/kernels/quant_packed.hpp>
 
 namespace llmforge::kernels {
 
 HWY_EXPORT(MatMulQuant);
 HWY_EXPORT(DecodeQuantRow);
 HWY_EXPORT(QuantizeActRow);
+HWY_EXPORT(MatMulPacked);
+HWY_EXPORT(PackedKernelsPreferred);
 
 namespace detail {
 // Per-thread decode buffer; grows only, so steady-state calls never allocate.
@@ -41,6 +45,23 @@ void quantize_act_row(GgmlType act_type, const float* x, std::size_t k, const Ac
                       float* s, int16_t* bs) {
   HWY_DYNAMIC_DISPATCH(QuantizeActRow)(act_type, x, k, norm, q, d4, s, bs);
 }
+
+void matmul_packed(const PackedMatrix& p, const QuantActView& act, std::size_t n, float* y, std::size_t y_stride,
+                   std::size_t g0, std::size_t g1) {
+  const int32_t* off = nullptr;
+  if (p.type() == GgmlType::Q4_0) {  // 8 x each block's integer activation sum: Q4_0's levels are q + 8
+    thread_local std::vector<int32_t> buf;  // grows only
+    const std::size_t nb = act.k / 32;
+    if (buf.size() < n * nb) buf.resize(n * nb);
+    for (std::size_t t = 0; t < n; ++t)
+      for (std::size_t b = 0; b < nb; ++b)
+        buf[t * nb + b] = 8 * (act.bs[t * (act.k / 16) + 2 * b] + act.bs[t * (act.k / 16) + 2 * b + 1]);
+    off = buf.data();
+  }
+  HWY_DYNAMIC_DISPATCH(MatMulPacked)(p.type(), p.data(), p.group_bytes(), act, off, n, y, y_stride, g0, g1);
+}
+
+bool packed_kernels_preferred() { return HWY_DYNAMIC_DISPATCH(PackedKernelsPreferred)(); }
 
 void decode_quant_row(GgmlType type, const void* row, std::size_t k, uint8_t* u, float* ws4, float* wm) {
   HWY_DYNAMIC_DISPATCH(DecodeQuantRow)(type, row, k, u, ws4, wm);

@@ -40,7 +40,8 @@ class DecoderOnlyModel final : public Model {
   /// Reads the config and binds every tensor of `file` (zero-copy). @throws FormatError / ConfigError.
   DecoderOnlyModel(std::shared_ptr<const io::GgufFile> file, const LoadOptions& opt = {}) : file_(std::move(file)) {
     config_ = Arch::read_config(file_->metadata());
-    const nn::WeightLoader l(*file_, Arch::kTensors, nn::WeightLoadOptions{opt.quantize, opt.progress});
+    const nn::WeightLoader l(*file_, Arch::kTensors,
+                             nn::WeightLoadOptions{opt.quantize, opt.progress, opt.repack && !opt.exact});
     const auto* embd = l.find(nn::Role::TokenEmbedding);
     if (!embd || embd->shape.rank() != 2)
       throw FormatError(file_->path() + ": token embedding tensor is missing or not 2-D");
@@ -52,7 +53,9 @@ class DecoderOnlyModel final : public Model {
     output_ = l.optional_matrix(nn::Role::Output, 0, config_.vocab_size, config_.model_dim);
     layers_.reserve(config_.num_layers);
     for (std::size_t i = 0; i < config_.num_layers; ++i) layers_.push_back(Arch::Layer::load(l, i, config_));
+    if (!output_) l.pack(token_embd_);  // tied: the embedding table is also the output matrix
     l.finish();
+    report_ = LoadReport{l.pack_seconds(), l.bytes_packed()};
     // Bytes read per token: every weight, but only one row of an embedding table that is not also the
     // output matrix.
     weight_bytes_ = l.bytes_loaded();
@@ -63,6 +66,7 @@ class DecoderOnlyModel final : public Model {
   [[nodiscard]] const ModelConfig& config() const noexcept override { return config_; }
   [[nodiscard]] const io::Metadata& metadata() const noexcept override { return file_->metadata(); }
   [[nodiscard]] std::size_t weight_bytes() const noexcept override { return weight_bytes_; }
+  [[nodiscard]] LoadReport load_report() const noexcept override { return report_; }
 
   void forward(Session& s, std::span<const int32_t> tokens, std::span<float> logits, bool all_positions) const override {
     check_forward(s, tokens, logits, all_positions);
@@ -106,6 +110,7 @@ class DecoderOnlyModel final : public Model {
   std::optional<nn::AnyWeight> output_;  ///< absent when tied to the token embedding
   std::vector<typename Arch::Layer> layers_;
   std::size_t weight_bytes_ = 0;
+  LoadReport report_;
 };
 
 }  // namespace llmforge

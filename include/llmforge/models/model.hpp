@@ -27,6 +27,18 @@ struct LoadOptions {
   std::string architecture;          ///< use this registered architecture instead of `general.architecture`
   /// With `quantize`: called after each matrix is quantized (matrices done, matrices in all, tensor name).
   std::function<void(std::size_t, std::size_t, const std::string&)> progress;
+  /// Reference mode: llama.cpp's summation order everywhere (bit-identical to llama.cpp b4748 on
+  /// AVX2), no repacked weights. The default is the fastest correct path for the CPU.
+  bool exact = false;
+  /// Repack matrices into the interleaved layouts at load time where the CPU's kernels prefer them
+  /// (ignored with `exact`).
+  bool repack = true;
+};
+
+/// What loading did beyond mapping the file: repacking (time and bytes of the packed matrices).
+struct LoadReport {
+  double repack_seconds = 0;
+  std::size_t repacked_bytes = 0;
 };
 
 /// Options for a new inference session.
@@ -62,6 +74,8 @@ class Model {
 
   /// Bytes of weight data the model reads per token (for bandwidth figures).
   [[nodiscard]] virtual std::size_t weight_bytes() const noexcept = 0;
+  /// What loading did (repacking time and size).
+  [[nodiscard]] virtual LoadReport load_report() const noexcept { return {}; }
 
   /// Creates a session with its own KV cache and thread pool.
   [[nodiscard]] Session new_session(const SessionOptions& opt = {}) const {

@@ -2,6 +2,8 @@
 // Tensor roles, the per-architecture name tables that map roles to file names, and a loader over them.
 #pragma once
 
+#include <chrono>
+
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -120,9 +122,24 @@ class WeightLoader {
     check_shape(*t, Shape{rows, cols});
     auto w = load_weight(file_, *t, options_);
     bytes_loaded_ += bytes_of(w);
+    if (role != Role::TokenEmbedding && role != Role::PositionEmbedding) pack(w);
     if (to_quantize_ > 0 && will_quantize(*t)) options_.progress(++quantized_, to_quantize_, t->name);
     return w;
   }
+
+  /// Repacks `w` for the interleaved kernels if the options ask for it and the CPU's kernels prefer
+  /// them (matrices are packed as they load; an embedding table only when it is also the output).
+  void pack(AnyWeight& w) const {
+    if (!options_.repack || !kernels::packed_kernels_preferred()) return;
+    const auto start = std::chrono::steady_clock::now();
+    if (pack_weight(w)) {
+      pack_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      bytes_packed_ += w.packed->nbytes();
+    }
+  }
+  /// Seconds spent repacking, and bytes of repacked matrices, so far.
+  [[nodiscard]] double pack_seconds() const noexcept { return pack_seconds_; }
+  [[nodiscard]] std::size_t bytes_packed() const noexcept { return bytes_packed_; }
 
   /// A 1-D F32 vector of `n` values (norm weights, biases), converted from F16/BF16 if stored so.
   [[nodiscard]] Tensor<F32, Cpu> vector(Role role, std::size_t layer, std::size_t n) const {
@@ -160,6 +177,8 @@ class WeightLoader {
   const io::GgufFile& file_;
   std::span<const TensorName> table_;
   WeightLoadOptions options_;
+  mutable double pack_seconds_ = 0;
+  mutable std::size_t bytes_packed_ = 0;
   std::size_t to_quantize_ = 0;
   mutable std::size_t quantized_ = 0;
   mutable std::size_t bytes_loaded_ = 0;

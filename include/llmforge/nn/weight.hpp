@@ -8,10 +8,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -22,16 +24,31 @@
 #include <llmforge/kernels/dispatch.hpp>
 #include <llmforge/kernels/quant_act.hpp>
 #include <llmforge/kernels/quant_dispatch.hpp>
+#include <llmforge/kernels/quant_packed.hpp>
 #include <llmforge/quant.hpp>
 #include <llmforge/tensor/tensor.hpp>
 
 namespace llmforge::nn {
 
-/// A 2-D weight `[out_features, in_features]` in any storage type the CPU kernels support.
-using AnyWeight =
+/// The storage types a weight can have: one Tensor<DType, Cpu> per type the CPU kernels support.
+using WeightVariant =
     std::variant<Tensor<F32, Cpu>, Tensor<F16, Cpu>, Tensor<BF16, Cpu>, Tensor<Q4_0, Cpu>, Tensor<Q4_1, Cpu>,
                  Tensor<Q5_0, Cpu>, Tensor<Q5_1, Cpu>, Tensor<Q8_0, Cpu>, Tensor<IQ4_NL, Cpu>, Tensor<Q2_K, Cpu>,
                  Tensor<Q3_K, Cpu>, Tensor<Q4_K, Cpu>, Tensor<Q5_K, Cpu>, Tensor<Q6_K, Cpu>>;
+
+/// A 2-D weight `[out_features, in_features]` in any storage type the CPU kernels support (a
+/// WeightVariant, so std::visit works on it), plus, optionally, the same matrix repacked for the
+/// interleaved kernels (kernels/quant_packed.hpp), which `matmul` then uses instead of the rows.
+struct AnyWeight : WeightVariant {
+  using WeightVariant::WeightVariant;
+  using WeightVariant::operator=;
+  AnyWeight() = default;
+  AnyWeight(const WeightVariant& v) : WeightVariant(v) {}  // NOLINT(google-explicit-constructor)
+  AnyWeight(WeightVariant&& v) noexcept : WeightVariant(std::move(v)) {}  // NOLINT(google-explicit-constructor)
+
+  /// The repacked matrix, or null (then the row kernels run).
+  std::shared_ptr<const kernels::PackedMatrix> packed;
+};
 
 /// Shape of a weight, whatever its type.
 [[nodiscard]] inline const Shape& shape_of(const AnyWeight& w) {
@@ -56,7 +73,28 @@ struct WeightLoadOptions {
   std::optional<GgmlType> quantize_to;
   /// Called after each matrix quantized while loading: (matrices done, matrices to quantize, tensor name).
   std::function<void(std::size_t, std::size_t, const std::string&)> progress;
+  /// Repack matrices whose type has interleaved kernels (see `pack_weight`) when the CPU's kernels
+  /// prefer them.
+  bool repack = false;
 };
+
+/// Repacks `w` for the interleaved kernels (kernels/quant_packed.hpp) if its type and shape allow it;
+/// the rows stay as they are (row lookups such as embeddings keep using them). Returns true if packed.
+inline bool pack_weight(AnyWeight& w) {
+  return std::visit(
+      [&](const auto& t) {
+        using D = typename std::decay_t<decltype(t)>::dtype;
+        if constexpr (kIsScalarType<D>) {
+          return false;
+        } else {
+          if (!kernels::can_pack(D::kGgmlType, t.dim(0), t.dim(1))) return false;
+          w.packed = std::make_shared<const kernels::PackedMatrix>(
+              kernels::pack_matrix(D::kGgmlType, t.data(), t.row_bytes(), t.dim(0), t.dim(1)));
+          return true;
+        }
+      },
+      static_cast<const WeightVariant&>(w));
+}
 
 namespace detail {
 inline const char* const kSupportedWeightTypes =
@@ -149,6 +187,12 @@ inline void matmul_rows(const Tensor<F16, Cpu>& w, const float* xr, std::size_t,
 inline void matmul_rows(const Tensor<BF16, Cpu>& w, const float* x, std::size_t xs, std::size_t n, float* y, std::size_t ys,
                         std::size_t r0, std::size_t r1) {
   kernels::matmul_bf16(w.data(), static_cast<std::size_t>(w.stride(0)), x, xs, n, w.dim(1), y, ys, r0, r1);
+}
+
+// The 8-row groups of a packed matrix that a row range [r0, r1) of a split owns: those whose first
+// row lies in it, so that the ranges of one split cover every group exactly once.
+inline std::pair<std::size_t, std::size_t> packed_groups(std::size_t r0, std::size_t r1) {
+  return {(r0 + kernels::kPackRows - 1) / kernels::kPackRows, (r1 + kernels::kPackRows - 1) / kernels::kPackRows};
 }
 
 // Activations quantized by the calling thread, reused across calls (grows only).
@@ -250,6 +294,17 @@ inline void matmul(const AnyWeight& w, const float* x, std::size_t x_stride, std
             act = &own;
           }
           const kernels::QuantActView view = act->view();
+          if (w.packed) {
+            const kernels::PackedMatrix& p = *w.packed;
+            pool.parallel_for(
+                rows,
+                [&](std::size_t r0, std::size_t r1, std::size_t) {
+                  const auto [g0, g1] = detail::packed_groups(r0, r1);
+                  if (g0 < g1) kernels::matmul_packed(p, view, n, y, y_stride, g0, g1);
+                },
+                16);
+            return;
+          }
           const std::size_t rb = t.row_bytes();
           const void* base = t.data();
           pool.parallel_for(
@@ -323,6 +378,9 @@ inline void matmul_group(std::span<const MatmulOutput> outs, const float* x, std
                 using D = typename std::decay_t<decltype(t)>::dtype;
                 if constexpr (kIsScalarType<D>) {
                   detail::matmul_rows(t, std::is_same_v<D, F16> ? x_f16 : x, x_stride, n, outs[i].y, outs[i].y_stride, lb, le);
+                } else if (outs[i].w->packed) {
+                  const auto [g0, g1] = detail::packed_groups(lb, le);
+                  if (g0 < g1) kernels::matmul_packed(*outs[i].w->packed, parts[i].act->view(), n, outs[i].y, outs[i].y_stride, g0, g1);
                 } else {
                   kernels::matmul_quant(D::kGgmlType, t.data(), t.row_bytes(), parts[i].act->view(), n, outs[i].y,
                                         outs[i].y_stride, lb, le, parts[i].rows);
