@@ -145,214 +145,276 @@ HWY_INLINE __m256i pk_pair_s8(const uint8_t* lo, const uint8_t* hi) {
   return _mm256_or_si256(_mm256_and_si256(a, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(b, 16));
 }
 
+// Every kernel multiplies NG groups (8 NG rows; group j at g + j * gs) with NT tokens: each
+// activation broadcast feeds all NG groups, and the NG weight streams keep more memory reads in
+// flight. out[(t * NG + j) * 8 + r] = row 8 j + r for token t.
+
 // Q4_0: levels 0..15 against int8 activations; 16 products of a row per int16 lane pair stay within
 // +-30480, so a block's four registers add up in int16 before one widening step.
-template <int NT>
-HWY_INLINE void pk_q4_0(const uint8_t* g, const PkAct& a, float* out) {
+template <int NT, int NG>
+HWY_INLINE void pk_q4_0(const uint8_t* g, std::size_t gs, const PkAct& a, float* out) {
   const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-  __m256 acc[NT];
-  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  __m256 acc[NT * NG];
+  for (int i = 0; i < NT * NG; ++i) acc[i] = _mm256_setzero_ps();
   for (std::size_t b = 0; b < a.nb; ++b, g += 144) {
-    pk_prefetch<NT, 144>(g);
-    __m256i s16[NT];
+    __m256i s16[NT * NG];
+    for (int j = 0; j < NG; ++j) pk_prefetch<NT, 144>(g + j * gs);
     for (int m = 0; m < 4; ++m) {
-      const __m256i raw = pk_load(g + 16 + 32 * m);
-      const __m256i lo = _mm256_and_si256(raw, m4), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+      __m256i lo[NG], hi[NG];
+      for (int j = 0; j < NG; ++j) {
+        const __m256i raw = pk_load(g + j * gs + 16 + 32 * m);
+        lo[j] = _mm256_and_si256(raw, m4);
+        hi[j] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+      }
       for (int t = 0; t < NT; ++t) {
         const int8_t* x = a.q + t * a.k + 32 * b + 8 * m;
-        const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, pk_bcast(x)), _mm256_maddubs_epi16(hi, pk_bcast(x + 4)));
-        s16[t] = m == 0 ? p : _mm256_add_epi16(s16[t], p);
+        const __m256i xl = pk_bcast(x), xh = pk_bcast(x + 4);
+        for (int j = 0; j < NG; ++j) {
+          const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo[j], xl), _mm256_maddubs_epi16(hi[j], xh));
+          s16[t * NG + j] = m == 0 ? p : _mm256_add_epi16(s16[t * NG + j], p);
+        }
       }
     }
-    const __m256 dw = pk_scales(g);
+    __m256 dw[NG];
+    for (int j = 0; j < NG; ++j) dw[j] = pk_scales(g + j * gs);
     for (int t = 0; t < NT; ++t) {
-      const __m256i i32 = _mm256_sub_epi32(_mm256_madd_epi16(s16[t], ones), _mm256_set1_epi32(a.off[t * a.nb + b]));
-      const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(a.d4[t * (a.k / 4) + 8 * b]));
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i32), d, acc[t]);
+      const __m256i off = _mm256_set1_epi32(a.off[t * a.nb + b]);
+      const __m256 dx = _mm256_set1_ps(a.d4[t * (a.k / 4) + 8 * b]);
+      for (int j = 0; j < NG; ++j) {
+        const __m256i i32 = _mm256_sub_epi32(_mm256_madd_epi16(s16[t * NG + j], ones), off);
+        acc[t * NG + j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i32), _mm256_mul_ps(dw[j], dx), acc[t * NG + j]);
+      }
     }
   }
-  for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out + 8 * t, acc[t]);
+  for (int i = 0; i < NT * NG; ++i) _mm256_storeu_ps(out + 8 * i, acc[i]);
 }
 
 // Signed weights (Q8_0, IQ4_NL's table values): |w| times the activation with w's sign, widened per
-// register (two such products can reach 32512, so int16 sums would overflow).
-template <int NT>
-HWY_INLINE void pk_signed_quad(__m256i w, const PkAct& a, std::size_t off, __m256i* s32, bool first) {
+// register (two such products can reach 32512, so int16 sums would overflow). w[j] is the quad of
+// group j; the activation quad sits at byte `off` of each token's row.
+template <int NT, int NG>
+HWY_INLINE void pk_signed_quad(const __m256i* w, const PkAct& a, std::size_t off, __m256i* s32, bool first) {
   const __m256i ones = _mm256_set1_epi16(1);
-  const __m256i aw = _mm256_sign_epi8(w, w);
+  __m256i aw[NG];
+  for (int j = 0; j < NG; ++j) aw[j] = _mm256_sign_epi8(w[j], w[j]);
   for (int t = 0; t < NT; ++t) {
     const __m256i x = pk_bcast(a.q + t * a.k + off);
-    const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, w)), ones);
-    s32[t] = first ? p : _mm256_add_epi32(s32[t], p);
+    for (int j = 0; j < NG; ++j) {
+      const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw[j], _mm256_sign_epi8(x, w[j])), ones);
+      s32[t * NG + j] = first ? p : _mm256_add_epi32(s32[t * NG + j], p);
+    }
   }
 }
 
-template <int NT>
-HWY_INLINE void pk_finish_block(const uint8_t* g, const PkAct& a, std::size_t b, const __m256i* s32, __m256* acc) {
-  const __m256 dw = pk_scales(g);
-  for (int t = 0; t < NT; ++t)
-    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32[t]), _mm256_mul_ps(dw, _mm256_set1_ps(a.d4[t * (a.k / 4) + 8 * b])), acc[t]);
+template <int NT, int NG>
+HWY_INLINE void pk_finish_block(const uint8_t* g, std::size_t gs, const PkAct& a, std::size_t b, const __m256i* s32,
+                                __m256* acc) {
+  __m256 dw[NG];
+  for (int j = 0; j < NG; ++j) dw[j] = pk_scales(g + j * gs);
+  for (int t = 0; t < NT; ++t) {
+    const __m256 dx = _mm256_set1_ps(a.d4[t * (a.k / 4) + 8 * b]);
+    for (int j = 0; j < NG; ++j)
+      acc[t * NG + j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32[t * NG + j]), _mm256_mul_ps(dw[j], dx), acc[t * NG + j]);
+  }
 }
 
-template <int NT>
-HWY_INLINE void pk_q8_0(const uint8_t* g, const PkAct& a, float* out) {
-  __m256 acc[NT];
-  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+template <int NT, int NG>
+HWY_INLINE void pk_q8_0(const uint8_t* g, std::size_t gs, const PkAct& a, float* out) {
+  __m256 acc[NT * NG];
+  for (int i = 0; i < NT * NG; ++i) acc[i] = _mm256_setzero_ps();
   for (std::size_t b = 0; b < a.nb; ++b, g += 272) {
-    pk_prefetch<NT, 272>(g);
-    __m256i s32[NT];
-    for (int q = 0; q < 8; ++q) pk_signed_quad<NT>(pk_load(g + 16 + 32 * q), a, 32 * b + 4 * q, s32, q == 0);
-    pk_finish_block<NT>(g, a, b, s32, acc);
+    for (int j = 0; j < NG; ++j) pk_prefetch<NT, 272>(g + j * gs);
+    __m256i s32[NT * NG];
+    for (int q = 0; q < 8; ++q) {
+      __m256i w[NG];
+      for (int j = 0; j < NG; ++j) w[j] = pk_load(g + j * gs + 16 + 32 * q);
+      pk_signed_quad<NT, NG>(w, a, 32 * b + 4 * q, s32, q == 0);
+    }
+    pk_finish_block<NT, NG>(g, gs, a, b, s32, acc);
   }
-  for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out + 8 * t, acc[t]);
+  for (int i = 0; i < NT * NG; ++i) _mm256_storeu_ps(out + 8 * i, acc[i]);
 }
 
-template <int NT>
-HWY_INLINE void pk_iq4_nl(const uint8_t* g, const PkAct& a, float* out) {
+template <int NT, int NG>
+HWY_INLINE void pk_iq4_nl(const uint8_t* g, std::size_t gs, const PkAct& a, float* out) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i lut = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
-  __m256 acc[NT];
-  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  __m256 acc[NT * NG];
+  for (int i = 0; i < NT * NG; ++i) acc[i] = _mm256_setzero_ps();
   for (std::size_t b = 0; b < a.nb; ++b, g += 144) {
-    pk_prefetch<NT, 144>(g);
-    __m256i s32[NT];
+    for (int j = 0; j < NG; ++j) pk_prefetch<NT, 144>(g + j * gs);
+    __m256i s32[NT * NG];
     for (int m = 0; m < 4; ++m) {
-      const __m256i raw = pk_load(g + 16 + 32 * m);
-      pk_signed_quad<NT>(_mm256_shuffle_epi8(lut, _mm256_and_si256(raw, m4)), a, 32 * b + 8 * m, s32, m == 0);
-      pk_signed_quad<NT>(_mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4)), a, 32 * b + 8 * m + 4,
-                         s32, false);
+      __m256i lo[NG], hi[NG];
+      for (int j = 0; j < NG; ++j) {
+        const __m256i raw = pk_load(g + j * gs + 16 + 32 * m);
+        lo[j] = _mm256_shuffle_epi8(lut, _mm256_and_si256(raw, m4));
+        hi[j] = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
+      }
+      pk_signed_quad<NT, NG>(lo, a, 32 * b + 8 * m, s32, m == 0);
+      pk_signed_quad<NT, NG>(hi, a, 32 * b + 8 * m + 4, s32, false);
     }
-    pk_finish_block<NT>(g, a, b, s32, acc);
+    pk_finish_block<NT, NG>(g, gs, a, b, s32, acc);
   }
-  for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out + 8 * t, acc[t]);
+  for (int i = 0; i < NT * NG; ++i) _mm256_storeu_ps(out + 8 * i, acc[i]);
 }
 
 // Q4_K: per 32-value chunk, levels 0..15 summed in int16 (as Q4_0), widened with the chunk's 6-bit
 // scale as the multiplier; the minimums meet the activation sums (Q8_K bsums) in one multiply-add.
-template <int NT>
-HWY_INLINE void pk_q4_k(const uint8_t* g, const PkAct& a, float* out) {
+template <int NT, int NG>
+HWY_INLINE void pk_q4_k(const uint8_t* g, std::size_t gs, const PkAct& a, float* out) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
-  __m256 acc[NT];
-  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  __m256 acc[NT * NG];
+  for (int i = 0; i < NT * NG; ++i) acc[i] = _mm256_setzero_ps();
   for (std::size_t i = 0; i < a.nb; ++i, g += 1184) {
-    __m256i sumi[NT], summ[NT];
+    __m256i sumi[NT * NG], summ[NT * NG];
     for (int c = 0; c < 8; ++c) {
-      const uint8_t* cq = g + 160 + 128 * c;
-      pk_prefetch<NT, 148>(cq - 20);  // 1184 bytes per super-block: 8 x 148
-      __m256i s16[NT];
+      for (int j = 0; j < NG; ++j) pk_prefetch<NT, 148>(g + j * gs + 148 * c);  // 1184 = 8 x 148
+      __m256i s16[NT * NG];
       for (int m = 0; m < 4; ++m) {
-        const __m256i raw = pk_load(cq + 32 * m);
-        const __m256i lo = _mm256_and_si256(raw, m4), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+        __m256i lo[NG], hi[NG];
+        for (int j = 0; j < NG; ++j) {
+          const __m256i raw = pk_load(g + j * gs + 160 + 128 * c + 32 * m);
+          lo[j] = _mm256_and_si256(raw, m4);
+          hi[j] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+        }
         for (int t = 0; t < NT; ++t) {
           const int8_t* x = a.q + t * a.k + 256 * i + 32 * c + 8 * m;
-          const __m256i p =
-              _mm256_add_epi16(_mm256_maddubs_epi16(lo, pk_bcast(x)), _mm256_maddubs_epi16(hi, pk_bcast(x + 4)));
-          s16[t] = m == 0 ? p : _mm256_add_epi16(s16[t], p);
+          const __m256i xl = pk_bcast(x), xh = pk_bcast(x + 4);
+          for (int j = 0; j < NG; ++j) {
+            const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo[j], xl), _mm256_maddubs_epi16(hi[j], xh));
+            s16[t * NG + j] = m == 0 ? p : _mm256_add_epi16(s16[t * NG + j], p);
+          }
         }
       }
-      const __m256i scv = pk_pair_u8(g + 32 + 8 * c), mnv = pk_pair_u8(g + 96 + 8 * c);
-      for (int t = 0; t < NT; ++t) {
-        const __m256i v = _mm256_madd_epi16(s16[t], scv);
-        const __m256i mv = _mm256_madd_epi16(mnv, pk_bcast(a.bs + t * (a.k / 16) + 16 * i + 2 * c));
-        sumi[t] = c == 0 ? v : _mm256_add_epi32(sumi[t], v);
-        summ[t] = c == 0 ? mv : _mm256_add_epi32(summ[t], mv);
+      for (int j = 0; j < NG; ++j) {
+        const __m256i scv = pk_pair_u8(g + j * gs + 32 + 8 * c), mnv = pk_pair_u8(g + j * gs + 96 + 8 * c);
+        for (int t = 0; t < NT; ++t) {
+          const __m256i v = _mm256_madd_epi16(s16[t * NG + j], scv);
+          const __m256i mv = _mm256_madd_epi16(mnv, pk_bcast(a.bs + t * (a.k / 16) + 16 * i + 2 * c));
+          sumi[t * NG + j] = c == 0 ? v : _mm256_add_epi32(sumi[t * NG + j], v);
+          summ[t * NG + j] = c == 0 ? mv : _mm256_add_epi32(summ[t * NG + j], mv);
+        }
       }
     }
-    const __m256 d = pk_scales(g), dmin = pk_scales(g + 16);
-    for (int t = 0; t < NT; ++t) {
-      const __m256 dx = _mm256_set1_ps(a.d4[t * (a.k / 4) + 64 * i]);
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[t]), _mm256_mul_ps(d, dx), acc[t]);
-      acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(summ[t]), _mm256_mul_ps(dmin, dx), acc[t]);
+    for (int j = 0; j < NG; ++j) {
+      const __m256 d = pk_scales(g + j * gs), dmin = pk_scales(g + j * gs + 16);
+      for (int t = 0; t < NT; ++t) {
+        const __m256 dx = _mm256_set1_ps(a.d4[t * (a.k / 4) + 64 * i]);
+        __m256& r = acc[t * NG + j];
+        r = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[t * NG + j]), _mm256_mul_ps(d, dx), r);
+        r = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(summ[t * NG + j]), _mm256_mul_ps(dmin, dx), r);
+      }
     }
   }
-  for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out + 8 * t, acc[t]);
+  for (int i = 0; i < NT * NG; ++i) _mm256_storeu_ps(out + 8 * i, acc[i]);
 }
 
 // Q6_K: 6-bit levels (nibble | high pair << 4); two registers' products stay within +-32004 in
 // int16, then widen with the 16-value group's int8 scale; the "- 32" is 32 x sum(scale x bsum).
-template <int NT>
-HWY_INLINE void pk_q6_k(const uint8_t* g, const PkAct& a, float* out) {
+template <int NT, int NG>
+HWY_INLINE void pk_q6_k(const uint8_t* g, std::size_t gs, const PkAct& a, float* out) {
   const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
-  __m256 acc[NT];
-  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  __m256 acc[NT * NG];
+  for (int i = 0; i < NT * NG; ++i) acc[i] = _mm256_setzero_ps();
   for (std::size_t i = 0; i < a.nb; ++i, g += 1680) {
-    __m256i sumi[NT], summ[NT];
+    __m256i sumi[NT * NG], summ[NT * NG];
     for (int c = 0; c < 8; ++c) {
-      const uint8_t* cq = g + 144 + 192 * c;
-      pk_prefetch<NT, 210>(g + 210 * c);  // 1680 bytes per super-block: 8 x 210
-      const uint8_t* sc = g + 16 + 16 * c;  // scales of groups 2c (8 rows) and 2c + 1
-      const __m256i s_lo = pk_pair_s8(sc, sc), s_hi = pk_pair_s8(sc + 8, sc + 8), s_m = pk_pair_s8(sc, sc + 8);
+      for (int j = 0; j < NG; ++j) pk_prefetch<NT, 210>(g + j * gs + 210 * c);  // 1680 = 8 x 210
       for (int m = 0; m < 4; ++m) {
-        const __m256i raw = pk_load(cq + 32 * m), h = pk_load(cq + 128 + 32 * (m / 2));
-        // quads 2m and 2m + 1: their high pairs sit at bit offsets 2 (2m % 4) and 2 (2m % 4) + 2 of h
-        const __m256i h0 = (m % 2 == 0) ? _mm256_and_si256(_mm256_slli_epi16(h, 4), m30) : _mm256_and_si256(h, m30);
-        const __m256i h1 = (m % 2 == 0) ? _mm256_and_si256(_mm256_slli_epi16(h, 2), m30)
-                                        : _mm256_and_si256(_mm256_srli_epi16(h, 2), m30);
-        const __m256i lo = _mm256_or_si256(_mm256_and_si256(raw, m4), h0);
-        const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), h1);
-        const __m256i scv = m < 2 ? s_lo : s_hi;
+        __m256i lo[NG], hi[NG], scv[NG];
+        for (int j = 0; j < NG; ++j) {
+          const uint8_t* cq = g + j * gs + 144 + 192 * c;
+          const uint8_t* sc = g + j * gs + 16 + 16 * c + (m < 2 ? 0 : 8);  // group 2c or 2c + 1, 8 rows
+          const __m256i raw = pk_load(cq + 32 * m), h = pk_load(cq + 128 + 32 * (m / 2));
+          // quads 2m and 2m + 1: their high pairs sit at bit offsets 2 (2m % 4) and 2 (2m % 4) + 2 of h
+          const __m256i h0 = (m % 2 == 0) ? _mm256_and_si256(_mm256_slli_epi16(h, 4), m30) : _mm256_and_si256(h, m30);
+          const __m256i h1 = (m % 2 == 0) ? _mm256_and_si256(_mm256_slli_epi16(h, 2), m30)
+                                          : _mm256_and_si256(_mm256_srli_epi16(h, 2), m30);
+          lo[j] = _mm256_or_si256(_mm256_and_si256(raw, m4), h0);
+          hi[j] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), h1);
+          scv[j] = pk_pair_s8(sc, sc);
+        }
         for (int t = 0; t < NT; ++t) {
           const int8_t* x = a.q + t * a.k + 256 * i + 32 * c + 8 * m;
-          const __m256i p =
-              _mm256_add_epi16(_mm256_maddubs_epi16(lo, pk_bcast(x)), _mm256_maddubs_epi16(hi, pk_bcast(x + 4)));
-          const __m256i v = _mm256_madd_epi16(p, scv);
-          sumi[t] = (c == 0 && m == 0) ? v : _mm256_add_epi32(sumi[t], v);
+          const __m256i xl = pk_bcast(x), xh = pk_bcast(x + 4);
+          for (int j = 0; j < NG; ++j) {
+            const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo[j], xl), _mm256_maddubs_epi16(hi[j], xh));
+            const __m256i v = _mm256_madd_epi16(p, scv[j]);
+            sumi[t * NG + j] = (c == 0 && m == 0) ? v : _mm256_add_epi32(sumi[t * NG + j], v);
+          }
         }
       }
-      for (int t = 0; t < NT; ++t) {
-        const __m256i mv = _mm256_madd_epi16(s_m, pk_bcast(a.bs + t * (a.k / 16) + 16 * i + 2 * c));
-        summ[t] = c == 0 ? mv : _mm256_add_epi32(summ[t], mv);
+      for (int j = 0; j < NG; ++j) {
+        const uint8_t* sc = g + j * gs + 16 + 16 * c;
+        const __m256i s_m = pk_pair_s8(sc, sc + 8);
+        for (int t = 0; t < NT; ++t) {
+          const __m256i mv = _mm256_madd_epi16(s_m, pk_bcast(a.bs + t * (a.k / 16) + 16 * i + 2 * c));
+          summ[t * NG + j] = c == 0 ? mv : _mm256_add_epi32(summ[t * NG + j], mv);
+        }
       }
     }
-    const __m256 d = pk_scales(g);
-    for (int t = 0; t < NT; ++t) {
-      const __m256i i32 = _mm256_sub_epi32(sumi[t], _mm256_slli_epi32(summ[t], 5));
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i32), _mm256_mul_ps(d, _mm256_set1_ps(a.d4[t * (a.k / 4) + 64 * i])), acc[t]);
+    for (int j = 0; j < NG; ++j) {
+      const __m256 d = pk_scales(g + j * gs);
+      for (int t = 0; t < NT; ++t) {
+        const __m256i i32 = _mm256_sub_epi32(sumi[t * NG + j], _mm256_slli_epi32(summ[t * NG + j], 5));
+        acc[t * NG + j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i32), _mm256_mul_ps(d, _mm256_set1_ps(a.d4[t * (a.k / 4) + 64 * i])),
+                                          acc[t * NG + j]);
+      }
     }
   }
-  for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out + 8 * t, acc[t]);
+  for (int i = 0; i < NT * NG; ++i) _mm256_storeu_ps(out + 8 * i, acc[i]);
 }
 
-template <int NT>
-HWY_INLINE void pk_tile(GgmlType type, const uint8_t* g, const PkAct& a, float* out) {
+template <int NT, int NG>
+HWY_NOINLINE void pk_tile(GgmlType type, const uint8_t* g, std::size_t gs, const PkAct& a, float* out) {
   switch (type) {
-    case GgmlType::Q4_0: pk_q4_0<NT>(g, a, out); break;
-    case GgmlType::Q8_0: pk_q8_0<NT>(g, a, out); break;
-    case GgmlType::IQ4_NL: pk_iq4_nl<NT>(g, a, out); break;
-    case GgmlType::Q4_K: pk_q4_k<NT>(g, a, out); break;
-    case GgmlType::Q6_K: pk_q6_k<NT>(g, a, out); break;
+    case GgmlType::Q4_0: pk_q4_0<NT, NG>(g, gs, a, out); break;
+    case GgmlType::Q8_0: pk_q8_0<NT, NG>(g, gs, a, out); break;
+    case GgmlType::IQ4_NL: pk_iq4_nl<NT, NG>(g, gs, a, out); break;
+    case GgmlType::Q4_K: pk_q4_k<NT, NG>(g, gs, a, out); break;
+    case GgmlType::Q6_K: pk_q6_k<NT, NG>(g, gs, a, out); break;
     default: break;
+  }
+}
+template <int NG>
+HWY_INLINE void pk_tile_n(std::size_t nt, GgmlType type, const uint8_t* g, std::size_t gs, const PkAct& a, float* out) {
+  switch (nt) {
+    case 1: pk_tile<1, NG>(type, g, gs, a, out); break;
+    case 2: pk_tile<2, NG>(type, g, gs, a, out); break;
+    case 3: pk_tile<3, NG>(type, g, gs, a, out); break;
+    default: pk_tile<4, NG>(type, g, gs, a, out); break;
   }
 }
 #endif  // AVX2
 
 // Groups [g0, g1) of a packed matrix against n tokens. Groups go in tiles of four (32 rows, a few
 // tens of KiB, held in L2) and tokens in tiles of four within a group tile, so a token tile's
-// activations stay in L1 while the group tile's weights meet them.
+// activations stay in L1 while the group tile's weights meet them; the kernels take two groups at
+// a time where they can.
 void MatMulPacked(GgmlType type, const uint8_t* data, std::size_t group_bytes, const QuantActView& view,
                   const int32_t* off, std::size_t n, float* y, std::size_t ys, std::size_t g0, std::size_t g1) {
   const PkAct act{view.q, view.d4, view.bs, off, view.k, view.k / packed_format(type).block_values};
   constexpr std::size_t kGroupTile = 4, kTokTile = 4;
-  float out[8 * kTokTile];
+  float out[8 * 2 * kTokTile];
   for (std::size_t gb = g0; gb < g1; gb += kGroupTile) {
     const std::size_t ge = g1 - gb < kGroupTile ? g1 : gb + kGroupTile;
     for (std::size_t t0 = 0; t0 < n; t0 += kTokTile) {
       const std::size_t nt = n - t0 < kTokTile ? n - t0 : kTokTile;
       const PkAct at = act.from(t0);
-      for (std::size_t g = gb; g < ge; ++g) {
+      for (std::size_t g = gb; g < ge;) {
         const uint8_t* gp = data + g * group_bytes;
 #ifdef LLMFORGE_PK_AVX2
-        switch (nt) {
-          case 1: pk_tile<1>(type, gp, at, out); break;
-          case 2: pk_tile<2>(type, gp, at, out); break;
-          case 3: pk_tile<3>(type, gp, at, out); break;
-          default: pk_tile<4>(type, gp, at, out); break;
-        }
+        const std::size_t ng = ge - g >= 2 ? 2 : 1;
+        if (ng == 2) pk_tile_n<2>(nt, type, gp, group_bytes, at, out);
+        else pk_tile_n<1>(nt, type, gp, group_bytes, at, out);
 #else
+        const std::size_t ng = 1;
         for (std::size_t t = 0; t < nt; ++t) pk_group_scalar(type, gp, at.from(t), out + 8 * t);
 #endif
         for (std::size_t t = 0; t < nt; ++t)
-          for (std::size_t r = 0; r < 8; ++r) y[(t0 + t) * ys + 8 * g + r] = out[8 * t + r];
+          for (std::size_t r = 0; r < 8 * ng; ++r) y[(t0 + t) * ys + 8 * g + r] = out[8 * ng * t + r];
+        g += ng;
       }
     }
   }
