@@ -106,6 +106,54 @@ BOOST_AUTO_TEST_CASE(fused_norm_quantization_feeds_the_products) {
   }
 }
 
+// Float weights marked for the prompt GEMM (the default load path) against a double-precision
+// product, next to the row kernels; matmul and matmul_group, F32/F16/BF16, prompts below and above
+// kGemmMinTokens, row counts that do not fill a register tile.
+BOOST_AUTO_TEST_CASE(float_weights_through_the_prompt_gemm) {
+  ThreadPool pool(2);
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  const std::size_t rows = 70, k = 96;
+  std::vector<float> wf(rows * k);
+  for (auto& v : wf) v = nd(rng);
+  auto f16w = Tensor<F16, Cpu>::empty(Shape{rows, k});
+  auto bf16w = Tensor<BF16, Cpu>::empty(Shape{rows, k});
+  auto f32w = Tensor<F32, Cpu>::empty(Shape{rows, k});
+  for (std::size_t i = 0; i < rows * k; ++i) {
+    f16w.data()[i] = f32_to_f16(wf[i]);
+    bf16w.data()[i] = f32_to_bf16(wf[i]);
+    f32w.data()[i] = wf[i];
+  }
+  for (const std::size_t n : {std::size_t{3}, std::size_t{8}, std::size_t{21}}) {
+    std::vector<float> x(n * (k + 5));
+    for (auto& v : x) v = nd(rng);
+    for (int ti = 0; ti < 3; ++ti) {
+      nn::AnyWeight w = ti == 0 ? nn::AnyWeight(f32w) : ti == 1 ? nn::AnyWeight(f16w) : nn::AnyWeight(bf16w);
+      std::vector<float> deq(rows * k);
+      for (std::size_t r = 0; r < rows; ++r) nn::dequantize_row(w, r, deq.data() + r * k);
+      w.gemm_prefill = true;
+      std::vector<float> y(n * (rows + 2), -7.f), yg(n * rows * 2, -7.f);
+      nn::matmul(w, x.data(), k + 5, n, y.data(), rows + 2, pool);
+      const nn::MatmulOutput outs[] = {{&w, yg.data(), 2 * rows}, {&w, yg.data() + rows, 2 * rows}};
+      nn::matmul_group(outs, x.data(), k + 5, n, pool);
+      for (std::size_t t = 0; t < n; ++t)
+        for (std::size_t r = 0; r < rows; ++r) {
+          double ref = 0, mag = 0;
+          for (std::size_t i = 0; i < k; ++i) {
+            ref += static_cast<double>(deq[r * k + i]) * x[t * (k + 5) + i];
+            mag += std::fabs(static_cast<double>(deq[r * k + i]) * x[t * (k + 5) + i]);
+          }
+          // Below kGemmMinTokens F16 takes the row kernels, which round the activations to F16.
+          const double tol = (ti == 1 && n < nn::kGemmMinTokens ? 2e-3 : 1e-5) * mag + 1e-6;
+          BOOST_TEST(std::fabs(y[t * (rows + 2) + r] - ref) <= tol, "type " << ti << " n=" << n << " t=" << t << " r=" << r);
+          BOOST_TEST(std::fabs(yg[t * 2 * rows + r] - ref) <= tol);
+          BOOST_TEST(yg[t * 2 * rows + rows + r] == yg[t * 2 * rows + r]);
+        }
+      for (std::size_t t = 0; t < n; ++t) BOOST_TEST(y[t * (rows + 2) + rows] == -7.f, "wrote past the rows");
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(load_time_quantization) {
   const auto f = io::GgufFile::open(test::reference("models/tiny512-f32.gguf"));
   const auto& info = f.require_tensor("blk.0.ffn_down.weight");

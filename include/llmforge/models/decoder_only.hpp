@@ -41,7 +41,7 @@ class DecoderOnlyModel final : public Model {
   DecoderOnlyModel(std::shared_ptr<const io::GgufFile> file, const LoadOptions& opt = {}) : file_(std::move(file)) {
     config_ = Arch::read_config(file_->metadata());
     const nn::WeightLoader l(*file_, Arch::kTensors,
-                             nn::WeightLoadOptions{opt.quantize, opt.progress, opt.repack && !opt.exact});
+                             nn::WeightLoadOptions{opt.quantize, opt.progress, opt.repack && !opt.exact, !opt.exact});
     const auto* embd = l.find(nn::Role::TokenEmbedding);
     if (!embd || embd->shape.rank() != 2)
       throw FormatError(file_->path() + ": token embedding tensor is missing or not 2-D");

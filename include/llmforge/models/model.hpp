@@ -28,7 +28,8 @@ struct LoadOptions {
   /// With `quantize`: called after each matrix is quantized (matrices done, matrices in all, tensor name).
   std::function<void(std::size_t, std::size_t, const std::string&)> progress;
   /// Reference mode: llama.cpp's summation order everywhere (bit-identical to llama.cpp b4748 on
-  /// AVX2), no repacked weights. The default is the fastest correct path for the CPU.
+  /// AVX2), no repacked weights, float prompts through the row kernels. The default is the fastest
+  /// correct path for the CPU.
   bool exact = false;
   /// Repack matrices into the interleaved layouts at load time where the CPU's kernels prefer them
   /// (ignored with `exact`).

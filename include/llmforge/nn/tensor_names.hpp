@@ -128,8 +128,10 @@ class WeightLoader {
   }
 
   /// Repacks `w` for the interleaved kernels if the options ask for it and the CPU's kernels prefer
-  /// them (matrices are packed as they load; an embedding table only when it is also the output).
+  /// them, and marks float matrices for the tiled prompt GEMM if asked (matrices are prepared as they
+  /// load; an embedding table only when it is also the output).
   void pack(AnyWeight& w) const {
+    w.gemm_prefill = options_.gemm_prefill;
     if (!options_.repack || !kernels::packed_kernels_preferred()) return;
     const auto start = std::chrono::steady_clock::now();
     if (pack_weight(w)) {

@@ -48,7 +48,14 @@ struct AnyWeight : WeightVariant {
 
   /// The repacked matrix, or null (then the row kernels run).
   std::shared_ptr<const kernels::PackedMatrix> packed;
+  /// Float weights (F32/F16/BF16): multiply prompts of at least kGemmMinTokens rows with the tiled
+  /// GEMM (kernels::gemm, F32 activations) instead of the row kernels in llama.cpp's order (which
+  /// round F16 products' activations to F16 as llama.cpp does). Set when loading outside exact mode.
+  bool gemm_prefill = false;
 };
+
+/// Fewest activation rows for which `AnyWeight::gemm_prefill` takes the tiled GEMM.
+inline constexpr std::size_t kGemmMinTokens = 8;
 
 /// Shape of a weight, whatever its type.
 [[nodiscard]] inline const Shape& shape_of(const AnyWeight& w) {
@@ -76,6 +83,8 @@ struct WeightLoadOptions {
   /// Repack matrices whose type has interleaved kernels (see `pack_weight`) when the CPU's kernels
   /// prefer them.
   bool repack = false;
+  /// Mark float matrices for the tiled GEMM on prompts (AnyWeight::gemm_prefill).
+  bool gemm_prefill = false;
 };
 
 /// Repacks `w` for the interleaved kernels (kernels/quant_packed.hpp) if its type and shape allow it;
@@ -195,6 +204,29 @@ inline std::pair<std::size_t, std::size_t> packed_groups(std::size_t r0, std::si
   return {(r0 + kernels::kPackRows - 1) / kernels::kPackRows, (r1 + kernels::kPackRows - 1) / kernels::kPackRows};
 }
 
+// Rows [r0, r1) of y = W x for n activation rows through the tiled GEMM: C[n x rows] = X[n x k] W^T.
+template <class D>
+void gemm_rows(const Tensor<D, Cpu>& w, const float* x, std::size_t xs, std::size_t n, float* y, std::size_t ys,
+               std::size_t r0, std::size_t r1) {
+  kernels::GemmArgs g;
+  g.m = n;
+  g.n = w.dim(0);
+  g.k = w.dim(1);
+  g.a = x;
+  g.a_type = kernels::ElemType::F32;
+  g.a_rs = static_cast<std::ptrdiff_t>(xs);
+  g.a_cs = 1;
+  g.b = w.data();
+  g.b_type = std::is_same_v<D, F16> ? kernels::ElemType::F16 : std::is_same_v<D, BF16> ? kernels::ElemType::BF16
+                                                                                         : kernels::ElemType::F32;
+  g.b_rs = 1;  // B = W^T: element (kk, r) is W[r][kk]
+  g.b_cs = static_cast<std::ptrdiff_t>(w.stride(0));
+  g.c = y;
+  g.c_rs = static_cast<std::ptrdiff_t>(ys);
+  g.c_cs = 1;
+  kernels::gemm(g, 0, n, r0, r1);
+}
+
 // Activations quantized by the calling thread, reused across calls (grows only).
 inline kernels::QuantActivations& thread_activations() {
   thread_local kernels::QuantActivations act;
@@ -279,6 +311,12 @@ inline void matmul(const AnyWeight& w, const float* x, std::size_t x_stride, std
         using D = typename std::decay_t<decltype(t)>::dtype;
         const std::size_t rows = t.dim(0);
         if constexpr (kIsScalarType<D>) {
+          if (w.gemm_prefill && n >= kGemmMinTokens) {
+            pool.parallel_for(
+                rows, [&](std::size_t r0, std::size_t r1, std::size_t) { detail::gemm_rows(t, x, x_stride, n, y, y_stride, r0, r1); },
+                48);
+            return;
+          }
           const float* xin = std::is_same_v<D, F16> ? kernels::round_to_f16(x, x_stride, n, t.dim(1)) : x;
           pool.parallel_for(
               rows,
@@ -350,7 +388,7 @@ inline void matmul_group(std::span<const MatmulOutput> outs, const float* x, std
           using D = typename std::decay_t<decltype(t)>::dtype;
           parts[i].rows = t.dim(0);
           if constexpr (std::is_same_v<D, F16>) {
-            if (!x_f16) x_f16 = kernels::round_to_f16(x, x_stride, n, t.dim(1));
+            if (!x_f16 && !(outs[i].w->gemm_prefill && n >= kGemmMinTokens)) x_f16 = kernels::round_to_f16(x, x_stride, n, t.dim(1));
           } else if constexpr (!kIsScalarType<D>) {
             const GgmlType at = kernels::activation_type(D::kGgmlType);
             if ((parts[i].act = detail::find_prepared(x, x_stride, n, t.dim(1), at))) return;
@@ -377,7 +415,10 @@ inline void matmul_group(std::span<const MatmulOutput> outs, const float* x, std
               [&](const auto& t) {
                 using D = typename std::decay_t<decltype(t)>::dtype;
                 if constexpr (kIsScalarType<D>) {
-                  detail::matmul_rows(t, std::is_same_v<D, F16> ? x_f16 : x, x_stride, n, outs[i].y, outs[i].y_stride, lb, le);
+                  if (outs[i].w->gemm_prefill && n >= kGemmMinTokens)
+                    detail::gemm_rows(t, x, x_stride, n, outs[i].y, outs[i].y_stride, lb, le);
+                  else
+                    detail::matmul_rows(t, std::is_same_v<D, F16> ? x_f16 : x, x_stride, n, outs[i].y, outs[i].y_stride, lb, le);
                 } else if (outs[i].w->packed) {
                   const auto [g0, g1] = detail::packed_groups(lb, le);
                   if (g0 < g1) kernels::matmul_packed(*outs[i].w->packed, parts[i].act->view(), n, outs[i].y, outs[i].y_stride, g0, g1);
