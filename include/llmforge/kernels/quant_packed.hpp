@@ -28,6 +28,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -226,9 +227,14 @@ inline void pack_rows(PackedMatrix& p, const void* w, std::size_t row_bytes, std
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   threads = std::min(threads, std::max<std::size_t>(1, p.nbytes() >> 20));  // at least 1 MiB per thread
   std::vector<std::thread> pool;
-  for (std::size_t i = 1; i < threads; ++i)
-    pool.emplace_back([&, i] { pack_rows(p, w, row_bytes, groups * i / threads, groups * (i + 1) / threads); });
+  std::size_t started = 1;  // if the system refuses a thread, the caller packs that thread's share too
+  try {
+    for (; started < threads; ++started)
+      pool.emplace_back([&, i = started] { pack_rows(p, w, row_bytes, groups * i / threads, groups * (i + 1) / threads); });
+  } catch (const std::system_error&) {
+  }
   pack_rows(p, w, row_bytes, 0, groups / threads);
+  if (started < threads) pack_rows(p, w, row_bytes, groups * started / threads, groups);
   for (auto& t : pool) t.join();
   return p;
 }
