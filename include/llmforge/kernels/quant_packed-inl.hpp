@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Per-target bodies of the packed (8-row interleaved) quantized matrix products; the layouts are
-// described in quant_packed.hpp. AVX2 and every AVX-512 target use the register kernels below:
+// described in quant_packed.hpp. AVX3_DL (AVX-512 VNNI) pairs groups in 64-byte registers
+// (quant_packed_avx512-inl.hpp); AVX2 and AVX3 use the register kernels below:
 // one broadcast of four activation bytes feeds eight rows per multiply-add (vpmaddubsw), a block's
 // int16 products are summed in registers, and each token of a tile keeps one float accumulator per
 // row. Other targets run a plain C++ version of the same arithmetic.
@@ -388,6 +389,8 @@ HWY_INLINE void pk_tile_n(std::size_t nt, GgmlType type, const uint8_t* g, std::
 }
 #endif  // AVX2
 
+#include <llmforge/kernels/quant_packed_avx512-inl.hpp>
+
 // Groups [g0, g1) of a packed matrix against n tokens. Groups go in tiles of four (32 rows, a few
 // tens of KiB, held in L2) and tokens in tiles of four within a group tile, so a token tile's
 // activations stay in L1 while the group tile's weights meet them; the kernels take two groups at
@@ -395,7 +398,12 @@ HWY_INLINE void pk_tile_n(std::size_t nt, GgmlType type, const uint8_t* g, std::
 void MatMulPacked(GgmlType type, const uint8_t* data, std::size_t group_bytes, const QuantActView& view,
                   const int32_t* off, std::size_t n, float* y, std::size_t ys, std::size_t g0, std::size_t g1) {
   const PkAct act{view.q, view.d4, view.bs, off, view.k, view.k / packed_format(type).block_values};
-  constexpr std::size_t kGroupTile = 4, kTokTile = 4;
+#ifdef LLMFORGE_PK_AVX512
+  constexpr std::size_t kTokTile = kPzTokTile;
+#else
+  constexpr std::size_t kTokTile = 4;
+#endif
+  constexpr std::size_t kGroupTile = 4;
   float out[8 * 2 * kTokTile];
   for (std::size_t gb = g0; gb < g1; gb += kGroupTile) {
     const std::size_t ge = g1 - gb < kGroupTile ? g1 : gb + kGroupTile;
@@ -404,7 +412,12 @@ void MatMulPacked(GgmlType type, const uint8_t* data, std::size_t group_bytes, c
       const PkAct at = act.from(t0);
       for (std::size_t g = gb; g < ge;) {
         const uint8_t* gp = data + g * group_bytes;
-#ifdef LLMFORGE_PK_AVX2
+#if defined(LLMFORGE_PK_AVX512)
+        const std::size_t ng = ge - g >= 2 ? 2 : 1;
+        if (ng == 2) pz_tile_n(nt, type, gp, group_bytes, at, out);
+        else
+          for (std::size_t t = 0; t < nt; t += 4) pk_tile_n<1>(nt - t < 4 ? nt - t : 4, type, gp, group_bytes, at.from(t), out + 8 * t);
+#elif defined(LLMFORGE_PK_AVX2)
         const std::size_t ng = ge - g >= 2 ? 2 : 1;
         if (ng == 2) pk_tile_n<2>(nt, type, gp, group_bytes, at, out);
         else pk_tile_n<1>(nt, type, gp, group_bytes, at, out);
@@ -432,5 +445,6 @@ bool PackedKernelsPreferred() {
 HWY_AFTER_NAMESPACE();
 
 #undef LLMFORGE_PK_AVX2
+#undef LLMFORGE_PK_AVX512
 
 #endif  // toggle guard
