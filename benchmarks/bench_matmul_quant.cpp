@@ -98,6 +98,14 @@ int main(int argc, char** argv) {
     const double cold = mb / 1e3 / tg_cold, hot = mb / 1e3 / tg;
     std::printf("%-7s %7.1f %12.2f %7.0f%% %11.2f %10.1fx %9.1f %10.1fx\n", name.c_str(), mb, cold, 100 * cold / bw, hot,
                 tg_s / tg, 2.0 * rows * k * n_pp / pp / 1e9, pp_s / pp);
+    // Float weights: prompts through the packed tiled GEMM (AnyWeight::gemm_prefill) as well.
+    if (type == GgmlType::F32 || type == GgmlType::F16 || type == GgmlType::BF16) {
+      nn::AnyWeight wg = w;
+      wg.gemm_prefill = true;
+      const double ppg = best_seconds([&] { nn::matmul(wg, x.data(), k, n_pp, y.data(), rows, pool); });
+      std::printf("%-7s %7.1f %12s %8s %11s %11s %9.1f %10.2fx   (tiled GEMM; ratio to the row kernels)\n",
+                  (name + "/GEMM").c_str(), mb, "", "", "", "", 2.0 * rows * k * n_pp / ppg / 1e9, pp / ppg);
+    }
     // The same matrix repacked (the default load path where the kernels prefer it): ratios to the rows.
     nn::AnyWeight wp = w;
     if (nn::pack_weight(wp)) {

@@ -113,7 +113,7 @@ BOOST_AUTO_TEST_CASE(float_weights_through_the_prompt_gemm) {
   ThreadPool pool(2);
   std::mt19937 rng(11);
   std::normal_distribution<float> nd(0.f, 1.f);
-  const std::size_t rows = 70, k = 96;
+  const std::size_t rows = 70, k = 101;  // k: a vector tail on every target
   std::vector<float> wf(rows * k);
   for (auto& v : wf) v = nd(rng);
   auto f16w = Tensor<F16, Cpu>::empty(Shape{rows, k});

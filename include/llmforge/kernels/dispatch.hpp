@@ -45,6 +45,10 @@ const float* round_to_f16(const float* x, std::size_t x_stride, std::size_t n, s
 /// across threads by rows after rounding once.
 void matmul_f16_rounded(const f16* w, std::size_t w_stride, const float* xr, std::size_t n, std::size_t k, float* y,
                         std::size_t y_stride, std::size_t r0, std::size_t r1);
+/// As matmul_f32 with F16 weights and unrounded f32 activations (prompts outside the exact mode: the
+/// register-tiled kernel that F32 and BF16 weights use too).
+void matmul_f16_f32(const f16* w, std::size_t w_stride, const float* x, std::size_t x_stride, std::size_t n,
+                    std::size_t k, float* y, std::size_t y_stride, std::size_t r0, std::size_t r1);
 /// As matmul_f32 with BF16 weights.
 void matmul_bf16(const bf16* w, std::size_t w_stride, const float* x, std::size_t x_stride, std::size_t n,
                  std::size_t k, float* y, std::size_t y_stride, std::size_t r0, std::size_t r1);

@@ -40,6 +40,7 @@ HWY_EXPORT(MatMulF32);
 HWY_EXPORT(RoundToF16);
 HWY_EXPORT(MatMulF16Rounded);
 HWY_EXPORT(MatMulBF16);
+HWY_EXPORT(MatMulF16F32);
 HWY_EXPORT(DotF32);
 HWY_EXPORT(AxpyF32);
 HWY_EXPORT(ConvertF16);
@@ -83,6 +84,10 @@ void matmul_f16_rounded(const f16* w, std::size_t ws, const float* xr, std::size
 void matmul_f16(const f16* w, std::size_t ws, const float* x, std::size_t xs, std::size_t n, std::size_t k, float* y,
                 std::size_t ys, std::size_t r0, std::size_t r1) {
   matmul_f16_rounded(w, ws, round_to_f16(x, xs, n, k), n, k, y, ys, r0, r1);
+}
+void matmul_f16_f32(const f16* w, std::size_t ws, const float* x, std::size_t xs, std::size_t n, std::size_t k, float* y,
+                    std::size_t ys, std::size_t r0, std::size_t r1) {
+  HWY_DYNAMIC_DISPATCH(MatMulF16F32)(w, ws, x, xs, n, k, y, ys, r0, r1);
 }
 void matmul_bf16(const bf16* w, std::size_t ws, const float* x, std::size_t xs, std::size_t n, std::size_t k, float* y,
                  std::size_t ys, std::size_t r0, std::size_t r1) {

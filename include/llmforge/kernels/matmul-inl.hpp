@@ -89,6 +89,41 @@ HWY_INLINE float row_dot(const W* HWY_RESTRICT w, const float* HWY_RESTRICT x, s
   return s;
 }
 
+#if !HWY_HAVE_SCALABLE
+// A register tile of R weight rows x T activation rows: each step loads R weight vectors (widened to
+// f32) and T activation vectors for R x T multiply-adds, where one row at a time needs a load per
+// multiply-add. Every output keeps its own lane accumulator summed in the order row_times_4 uses,
+// so the results equal it bit for bit.
+#if HWY_TARGET <= HWY_AVX3
+inline constexpr std::size_t kTileRows = 4, kTileToks = 6;  // 24 accumulators + 4 + 1 of 32 registers
+#else
+inline constexpr std::size_t kTileRows = 3, kTileToks = 4;  // 12 + 3 + 1 of 16
+#endif
+template <std::size_t R, std::size_t T, class W>
+HWY_INLINE void rows_times_tokens(const W* HWY_RESTRICT w, std::size_t ws, const float* HWY_RESTRICT x, std::size_t xs,
+                                  std::size_t k, float* HWY_RESTRICT y, std::size_t ys) {
+  const DF df;
+  const std::size_t N = hn::Lanes(df);
+  hn::Vec<DF> acc[R * T];
+  for (std::size_t i = 0; i < R * T; ++i) acc[i] = hn::Zero(df);
+  std::size_t i = 0;
+  for (; i + N <= k; i += N) {
+    hn::Vec<DF> wv[R];
+    for (std::size_t r = 0; r < R; ++r) wv[r] = load_weights(df, w + r * ws + i);
+    for (std::size_t t = 0; t < T; ++t) {
+      const auto xv = hn::LoadU(df, x + t * xs + i);
+      for (std::size_t r = 0; r < R; ++r) acc[r * T + t] = hn::MulAdd(wv[r], xv, acc[r * T + t]);
+    }
+  }
+  for (std::size_t r = 0; r < R; ++r)
+    for (std::size_t t = 0; t < T; ++t) {
+      float s = hn::GetLane(hn::SumOfLanes(df, acc[r * T + t]));
+      for (std::size_t j = i; j < k; ++j) s += widen_scalar(w[r * ws + j]) * x[t * xs + j];
+      y[t * ys + r] = s;
+    }
+}
+#endif
+
 template <class W>
 void MatMulT(const W* w, std::size_t w_stride, const float* x, std::size_t x_stride, std::size_t n, std::size_t k,
              float* y, std::size_t y_stride, std::size_t r0, std::size_t r1) {
@@ -96,6 +131,31 @@ void MatMulT(const W* w, std::size_t w_stride, const float* x, std::size_t x_str
     for (std::size_t r = r0; r < r1; ++r) y[r] = row_dot(w + r * w_stride, x, k);
     return;
   }
+#if !HWY_HAVE_SCALABLE
+  // Blocks of 64 rows (a few hundred KiB of weights, in L2) meet every token tile in turn.
+  constexpr std::size_t R = kTileRows, T = kTileToks, kRowBlock = 64;
+  for (std::size_t rb = r0; rb < r1; rb += kRowBlock) {
+    const std::size_t re = r1 - rb < kRowBlock ? r1 : rb + kRowBlock;
+    for (std::size_t t0 = 0; t0 < n; t0 += T) {
+      const std::size_t nt = n - t0 < T ? n - t0 : T;
+      const float* xt = x + t0 * x_stride;
+      float* yt = y + t0 * y_stride;
+      std::size_t r = rb;
+      for (; r + R <= re; r += R) {
+        if (nt == T) rows_times_tokens<R, T>(w + r * w_stride, w_stride, xt, x_stride, k, yt + r, y_stride);
+        else
+          for (std::size_t t = 0; t < nt; ++t)
+            rows_times_tokens<R, 1>(w + r * w_stride, w_stride, xt + t * x_stride, x_stride, k, yt + t * y_stride + r, y_stride);
+      }
+      for (; r < re; ++r) {
+        if (nt == T) rows_times_tokens<1, T>(w + r * w_stride, w_stride, xt, x_stride, k, yt + r, y_stride);
+        else
+          for (std::size_t t = 0; t < nt; ++t)
+            rows_times_tokens<1, 1>(w + r * w_stride, w_stride, xt + t * x_stride, x_stride, k, yt + t * y_stride + r, y_stride);
+      }
+    }
+  }
+#else
   float out[4];
   for (std::size_t t0 = 0; t0 < n; t0 += 4) {
     const std::size_t nt = n - t0 < 4 ? n - t0 : 4;
@@ -104,6 +164,7 @@ void MatMulT(const W* w, std::size_t w_stride, const float* x, std::size_t x_str
       for (std::size_t t = 0; t < nt; ++t) y[(t0 + t) * y_stride + r] = out[t];
     }
   }
+#endif
 }
 
 void MatMulF32(const float* w, std::size_t ws, const float* x, std::size_t xs, std::size_t n, std::size_t k, float* y,
@@ -214,6 +275,11 @@ void MatMulF16Rounded(const f16* w, std::size_t ws, const float* xr, std::size_t
 
 void MatMulBF16(const bf16* w, std::size_t ws, const float* x, std::size_t xs, std::size_t n, std::size_t k, float* y,
                 std::size_t ys, std::size_t r0, std::size_t r1) {
+  MatMulT(w, ws, x, xs, n, k, y, ys, r0, r1);
+}
+
+void MatMulF16F32(const f16* w, std::size_t ws, const float* x, std::size_t xs, std::size_t n, std::size_t k, float* y,
+                  std::size_t ys, std::size_t r0, std::size_t r1) {
   MatMulT(w, ws, x, xs, n, k, y, ys, r0, r1);
 }
 

@@ -58,7 +58,7 @@ void matmul_packed(const PackedMatrix& p, const QuantActView& act, std::size_t n
         buf[t * nb + b] = 8 * (act.bs[t * (act.k / 16) + 2 * b] + act.bs[t * (act.k / 16) + 2 * b + 1]);
     off = buf.data();
   }
-  HWY_DYNAMIC_DISPATCH(MatMulPacked)(p.type(), p.data(), p.group_bytes(), act, off, n, y, y_stride, g0, g1);
+  HWY_DYNAMIC_DISPATCH(MatMulPacked)(p.type(), p.data(), p.layout(), act, off, n, y, y_stride, g0, g1);
 }
 
 bool packed_kernels_preferred() { return HWY_DYNAMIC_DISPATCH(PackedKernelsPreferred)(); }

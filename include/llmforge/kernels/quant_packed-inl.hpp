@@ -12,6 +12,7 @@
 #define LLMFORGE_KERNELS_QUANT_PACKED_INL_HPP_
 #endif
 
+#include <algorithm>
 #include <cstring>
 
 #include <hwy/highway.h>
@@ -28,16 +29,18 @@ HWY_BEFORE_NAMESPACE();
 namespace llmforge::kernels::HWY_NAMESPACE {
 
 // Activation rows of one token tile: token t at q + t * k, d4 + t * k / 4, bs + t * k / 16, and
-// (Q4_0 only) off + t * nb: 8 x the integer sum of block b, the "- 8" of Q4_0's levels.
+// (Q4_0 only) off + t * nb: 8 x the integer sum of block b, the "- 8" of Q4_0's levels. `step`
+// is the weights' side: the bytes from one block of a group to its next (PackedLayout::step).
 struct PkAct {
   const int8_t* q;
   const float* d4;
   const int16_t* bs;
   const int32_t* off;
-  std::size_t k, nb;
+  std::size_t k, nb, step;
   [[nodiscard]] PkAct from(std::size_t t) const {
-    return {q + t * k, d4 + t * (k / 4), bs + t * (k / 16), off ? off + t * nb : nullptr, k, nb};
+    return {q + t * k, d4 + t * (k / 4), bs + t * (k / 16), off ? off + t * nb : nullptr, k, nb, step};
   }
+  [[nodiscard]] PkAct with_step(std::size_t s) const { return {q, d4, bs, off, k, nb, s}; }
 };
 
 // ---- plain C++ (every target; the only path below AVX2) ----
@@ -62,7 +65,7 @@ HWY_INLINE void pk_group_scalar(GgmlType type, const uint8_t* g, const PkAct& a,
   float acc[8] = {};
   const PackedFormat f = packed_format(type);
   for (std::size_t b = 0; b < a.k / f.block_values; ++b) {
-    const uint8_t* blk = g + b * f.block_bytes;
+    const uint8_t* blk = g + b * a.step;
     const int8_t* x = a.q + b * f.block_values;
     for (int r = 0; r < 8; ++r) {
       switch (type) {
@@ -157,7 +160,7 @@ HWY_INLINE void pk_q4_0(const uint8_t* g, std::size_t gs, const PkAct& a, float*
   const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
   __m256 acc[NT * NG];
   for (int i = 0; i < NT * NG; ++i) acc[i] = _mm256_setzero_ps();
-  for (std::size_t b = 0; b < a.nb; ++b, g += 144) {
+  for (std::size_t b = 0; b < a.nb; ++b, g += a.step) {
     __m256i s16[NT * NG];
     for (int j = 0; j < NG; ++j) pk_prefetch<NT, 144>(g + j * gs);
     for (int m = 0; m < 4; ++m) {
@@ -223,7 +226,7 @@ template <int NT, int NG>
 HWY_INLINE void pk_q8_0(const uint8_t* g, std::size_t gs, const PkAct& a, float* out) {
   __m256 acc[NT * NG];
   for (int i = 0; i < NT * NG; ++i) acc[i] = _mm256_setzero_ps();
-  for (std::size_t b = 0; b < a.nb; ++b, g += 272) {
+  for (std::size_t b = 0; b < a.nb; ++b, g += a.step) {
     for (int j = 0; j < NG; ++j) pk_prefetch<NT, 272>(g + j * gs);
     __m256i s32[NT * NG];
     for (int q = 0; q < 8; ++q) {
@@ -242,7 +245,7 @@ HWY_INLINE void pk_iq4_nl(const uint8_t* g, std::size_t gs, const PkAct& a, floa
   const __m256i lut = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
   __m256 acc[NT * NG];
   for (int i = 0; i < NT * NG; ++i) acc[i] = _mm256_setzero_ps();
-  for (std::size_t b = 0; b < a.nb; ++b, g += 144) {
+  for (std::size_t b = 0; b < a.nb; ++b, g += a.step) {
     for (int j = 0; j < NG; ++j) pk_prefetch<NT, 144>(g + j * gs);
     __m256i s32[NT * NG];
     for (int m = 0; m < 4; ++m) {
@@ -267,7 +270,7 @@ HWY_INLINE void pk_q4_k(const uint8_t* g, std::size_t gs, const PkAct& a, float*
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   __m256 acc[NT * NG];
   for (int i = 0; i < NT * NG; ++i) acc[i] = _mm256_setzero_ps();
-  for (std::size_t i = 0; i < a.nb; ++i, g += 1184) {
+  for (std::size_t i = 0; i < a.nb; ++i, g += a.step) {
     __m256i sumi[NT * NG], summ[NT * NG];
     for (int c = 0; c < 8; ++c) {
       for (int j = 0; j < NG; ++j) pk_prefetch<NT, 148>(g + j * gs + 148 * c);  // 1184 = 8 x 148
@@ -318,7 +321,7 @@ HWY_INLINE void pk_q6_k(const uint8_t* g, std::size_t gs, const PkAct& a, float*
   const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
   __m256 acc[NT * NG];
   for (int i = 0; i < NT * NG; ++i) acc[i] = _mm256_setzero_ps();
-  for (std::size_t i = 0; i < a.nb; ++i, g += 1680) {
+  for (std::size_t i = 0; i < a.nb; ++i, g += a.step) {
     __m256i sumi[NT * NG], summ[NT * NG];
     for (int c = 0; c < 8; ++c) {
       for (int j = 0; j < NG; ++j) pk_prefetch<NT, 210>(g + j * gs + 210 * c);  // 1680 = 8 x 210
@@ -392,12 +395,12 @@ HWY_INLINE void pk_tile_n(std::size_t nt, GgmlType type, const uint8_t* g, std::
 #include <llmforge/kernels/quant_packed_avx512-inl.hpp>
 
 // Groups [g0, g1) of a packed matrix against n tokens. Groups go in tiles of four (32 rows, a few
-// tens of KiB, held in L2) and tokens in tiles of four within a group tile, so a token tile's
-// activations stay in L1 while the group tile's weights meet them; the kernels take two groups at
-// a time where they can.
-void MatMulPacked(GgmlType type, const uint8_t* data, std::size_t group_bytes, const QuantActView& view,
+// tens of KiB, held in L2; tiles start at multiples of four so that pairs stay whole) and tokens in
+// tiles within a group tile, so a token tile's activations stay in L1 while the group tile's weights
+// meet them; the kernels take a pair of groups at a time where they can.
+void MatMulPacked(GgmlType type, const uint8_t* data, PackedLayout layout, const QuantActView& view,
                   const int32_t* off, std::size_t n, float* y, std::size_t ys, std::size_t g0, std::size_t g1) {
-  const PkAct act{view.q, view.d4, view.bs, off, view.k, view.k / packed_format(type).block_values};
+  const PkAct act{view.q, view.d4, view.bs, off, view.k, view.k / packed_format(type).block_values, 0};
 #ifdef LLMFORGE_PK_AVX512
   constexpr std::size_t kTokTile = kPzTokTile;
 #else
@@ -405,31 +408,35 @@ void MatMulPacked(GgmlType type, const uint8_t* data, std::size_t group_bytes, c
 #endif
   constexpr std::size_t kGroupTile = 4;
   float out[8 * 2 * kTokTile];
-  for (std::size_t gb = g0; gb < g1; gb += kGroupTile) {
-    const std::size_t ge = g1 - gb < kGroupTile ? g1 : gb + kGroupTile;
+  for (std::size_t gb = g0; gb < g1;) {
+    const std::size_t ge = std::min(g1, (gb / kGroupTile + 1) * kGroupTile);
     for (std::size_t t0 = 0; t0 < n; t0 += kTokTile) {
       const std::size_t nt = n - t0 < kTokTile ? n - t0 : kTokTile;
       const PkAct at = act.from(t0);
       for (std::size_t g = gb; g < ge;) {
-        const uint8_t* gp = data + g * group_bytes;
+        const uint8_t* gp = data + layout.offset(g);
+        const PkAct aw = at.with_step(layout.step(g));
+        const bool pair = g % 2 == 0 && g + 1 < ge;  // then group g + 1's blocks follow g's
+        const std::size_t gs = layout.block_bytes;
 #if defined(LLMFORGE_PK_AVX512)
-        const std::size_t ng = ge - g >= 2 ? 2 : 1;
-        if (ng == 2) pz_tile_n(nt, type, gp, group_bytes, at, out);
+        const std::size_t ng = pair ? 2 : 1;
+        if (ng == 2) pz_tile_n(nt, type, gp, gs, aw, out);
         else
-          for (std::size_t t = 0; t < nt; t += 4) pk_tile_n<1>(nt - t < 4 ? nt - t : 4, type, gp, group_bytes, at.from(t), out + 8 * t);
+          for (std::size_t t = 0; t < nt; t += 4) pk_tile_n<1>(nt - t < 4 ? nt - t : 4, type, gp, gs, aw.from(t), out + 8 * t);
 #elif defined(LLMFORGE_PK_AVX2)
-        const std::size_t ng = ge - g >= 2 ? 2 : 1;
-        if (ng == 2) pk_tile_n<2>(nt, type, gp, group_bytes, at, out);
-        else pk_tile_n<1>(nt, type, gp, group_bytes, at, out);
+        const std::size_t ng = pair ? 2 : 1;
+        if (ng == 2) pk_tile_n<2>(nt, type, gp, gs, aw, out);
+        else pk_tile_n<1>(nt, type, gp, gs, aw, out);
 #else
         const std::size_t ng = 1;
-        for (std::size_t t = 0; t < nt; ++t) pk_group_scalar(type, gp, at.from(t), out + 8 * t);
+        for (std::size_t t = 0; t < nt; ++t) pk_group_scalar(type, gp, aw.from(t), out + 8 * t);
 #endif
         for (std::size_t t = 0; t < nt; ++t)
           for (std::size_t r = 0; r < 8 * ng; ++r) y[(t0 + t) * ys + 8 * g + r] = out[8 * ng * t + r];
         g += ng;
       }
     }
+    gb = ge;
   }
 }
 

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Repacked ("row-interleaved") quantized weight matrices and their matrix products.
 //
-// A packed matrix stores its rows in groups of eight. Within a group the blocks follow one another
-// (block 0 of all eight rows, then block 1, ...), and inside a block the eight rows are interleaved
+// A packed matrix stores its rows in groups of eight, and the groups in pairs: block b of group 2p,
+// then block b of group 2p + 1, then block b + 1 of both, ... (a last odd group has its blocks to
+// itself), so the sixteen rows a wide kernel takes at once come from one contiguous stream of
+// memory. Inside a block the eight rows of a group are interleaved
 // four values at a time: one 32-byte register holds the same four consecutive values ("quad") of
 // all eight rows, row r at bytes 4r..4r+3. A kernel broadcasts the matching four activation bytes
 // of a token to all lanes and one multiply-add feeds all eight rows; the eight rows' scales sit
@@ -69,6 +71,19 @@ struct PackedFormat {
   return f.block_bytes != 0 && rows > 0 && rows % kPackRows == 0 && k > 0 && k % f.block_values == 0;
 }
 
+/// Where the blocks of each group of a packed matrix sit (pairs of groups interleaved block by block).
+struct PackedLayout {
+  std::size_t groups = 0, block_bytes = 0, group_bytes = 0;
+  /// True if group g shares its blocks' stream with a partner (g ^ 1).
+  [[nodiscard]] constexpr bool paired(std::size_t g) const noexcept { return (g | 1) < groups; }
+  /// Byte offset of group g's first block.
+  [[nodiscard]] constexpr std::size_t offset(std::size_t g) const noexcept {
+    return (g & ~std::size_t{1}) * group_bytes + (paired(g) ? (g & 1) * block_bytes : 0);
+  }
+  /// Bytes from one block of group g to its next.
+  [[nodiscard]] constexpr std::size_t step(std::size_t g) const noexcept { return paired(g) ? 2 * block_bytes : block_bytes; }
+};
+
 /// A repacked weight matrix (see the file comment). Move-only; owns 64-byte aligned storage.
 class PackedMatrix {
  public:
@@ -92,6 +107,9 @@ class PackedMatrix {
     return k_ / f.block_values * f.block_bytes;
   }
   [[nodiscard]] std::size_t nbytes() const noexcept { return rows_ / kPackRows * group_bytes(); }
+  [[nodiscard]] PackedLayout layout() const noexcept {
+    return {rows_ / kPackRows, packed_format(type_).block_bytes, group_bytes()};
+  }
   [[nodiscard]] const uint8_t* data() const noexcept { return data_.get(); }
   [[nodiscard]] uint8_t* data() noexcept { return data_.get(); }
 
@@ -213,8 +231,9 @@ inline void pack_rows(PackedMatrix& p, const void* w, std::size_t row_bytes, std
   for (std::size_t g = g0; g < g1; ++g) {
     const uint8_t* rows[8];
     for (std::size_t r = 0; r < 8; ++r) rows[r] = base + (g * 8 + r) * row_bytes;
-    uint8_t* out = p.data() + g * p.group_bytes();
-    for (std::size_t b = 0; b < nb; ++b) pack_detail::pack_block(p.type(), rows, b, out + b * f.block_bytes);
+    const PackedLayout l = p.layout();
+    uint8_t* out = p.data() + l.offset(g);
+    for (std::size_t b = 0; b < nb; ++b) pack_detail::pack_block(p.type(), rows, b, out + b * l.step(g));
   }
 }
 

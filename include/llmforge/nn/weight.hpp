@@ -48,13 +48,14 @@ struct AnyWeight : WeightVariant {
 
   /// The repacked matrix, or null (then the row kernels run).
   std::shared_ptr<const kernels::PackedMatrix> packed;
-  /// Float weights (F32/F16/BF16): multiply prompts of at least kGemmMinTokens rows with the tiled
-  /// GEMM (kernels::gemm, F32 activations) instead of the row kernels in llama.cpp's order (which
-  /// round F16 products' activations to F16 as llama.cpp does). Set when loading outside exact mode.
+  /// Float weights (F32/F16/BF16): multiply prompts of at least kGemmMinTokens rows with the
+  /// register-tiled kernels and F32 activations (kernels::matmul_f16_f32 for F16) instead of the
+  /// F16 kernel in llama.cpp's order, which rounds the activations to F16 as llama.cpp does. Set
+  /// when loading outside exact mode.
   bool gemm_prefill = false;
 };
 
-/// Fewest activation rows for which `AnyWeight::gemm_prefill` takes the tiled GEMM.
+/// Fewest activation rows for which `AnyWeight::gemm_prefill` takes the prompt kernels.
 inline constexpr std::size_t kGemmMinTokens = 8;
 
 /// Shape of a weight, whatever its type.
@@ -83,7 +84,7 @@ struct WeightLoadOptions {
   /// Repack matrices whose type has interleaved kernels (see `pack_weight`) when the CPU's kernels
   /// prefer them.
   bool repack = false;
-  /// Mark float matrices for the tiled GEMM on prompts (AnyWeight::gemm_prefill).
+  /// Mark float matrices for the prompt kernels with F32 activations (AnyWeight::gemm_prefill).
   bool gemm_prefill = false;
 };
 
@@ -204,27 +205,25 @@ inline std::pair<std::size_t, std::size_t> packed_groups(std::size_t r0, std::si
   return {(r0 + kernels::kPackRows - 1) / kernels::kPackRows, (r1 + kernels::kPackRows - 1) / kernels::kPackRows};
 }
 
-// Rows [r0, r1) of y = W x for n activation rows through the tiled GEMM: C[n x rows] = X[n x k] W^T.
+// Runs fn(r0, r1) over rows [0, rows) on the pool in chunks that start at multiples of 16 rows, so
+// a pair of packed groups (one contiguous stream, see kernels/quant_packed.hpp) is never split.
+template <class Fn>
+void parallel_rows(ThreadPool& pool, std::size_t rows, Fn&& fn) {
+  constexpr std::size_t kUnit = 2 * kernels::kPackRows;
+  pool.parallel_for((rows + kUnit - 1) / kUnit, [&](std::size_t u0, std::size_t u1, std::size_t) {
+    fn(kUnit * u0, std::min(rows, kUnit * u1));
+  });
+}
+
+// Rows [r0, r1) of y = W x for a prompt of n activation rows (AnyWeight::gemm_prefill): the
+// register-tiled float kernels with f32 activations (F16 weights are not paired with rounded ones).
 template <class D>
 void gemm_rows(const Tensor<D, Cpu>& w, const float* x, std::size_t xs, std::size_t n, float* y, std::size_t ys,
                std::size_t r0, std::size_t r1) {
-  kernels::GemmArgs g;
-  g.m = n;
-  g.n = w.dim(0);
-  g.k = w.dim(1);
-  g.a = x;
-  g.a_type = kernels::ElemType::F32;
-  g.a_rs = static_cast<std::ptrdiff_t>(xs);
-  g.a_cs = 1;
-  g.b = w.data();
-  g.b_type = std::is_same_v<D, F16> ? kernels::ElemType::F16 : std::is_same_v<D, BF16> ? kernels::ElemType::BF16
-                                                                                         : kernels::ElemType::F32;
-  g.b_rs = 1;  // B = W^T: element (kk, r) is W[r][kk]
-  g.b_cs = static_cast<std::ptrdiff_t>(w.stride(0));
-  g.c = y;
-  g.c_rs = static_cast<std::ptrdiff_t>(ys);
-  g.c_cs = 1;
-  kernels::gemm(g, 0, n, r0, r1);
+  const auto ws = static_cast<std::size_t>(w.stride(0));
+  if constexpr (std::is_same_v<D, F16>) kernels::matmul_f16_f32(w.data(), ws, x, xs, n, w.dim(1), y, ys, r0, r1);
+  else if constexpr (std::is_same_v<D, BF16>) kernels::matmul_bf16(w.data(), ws, x, xs, n, w.dim(1), y, ys, r0, r1);
+  else kernels::matmul_f32(w.data(), ws, x, xs, n, w.dim(1), y, ys, r0, r1);
 }
 
 // Activations quantized by the calling thread, reused across calls (grows only).
@@ -334,13 +333,10 @@ inline void matmul(const AnyWeight& w, const float* x, std::size_t x_stride, std
           const kernels::QuantActView view = act->view();
           if (w.packed) {
             const kernels::PackedMatrix& p = *w.packed;
-            pool.parallel_for(
-                rows,
-                [&](std::size_t r0, std::size_t r1, std::size_t) {
-                  const auto [g0, g1] = detail::packed_groups(r0, r1);
-                  if (g0 < g1) kernels::matmul_packed(p, view, n, y, y_stride, g0, g1);
-                },
-                16);
+            detail::parallel_rows(pool, rows, [&](std::size_t r0, std::size_t r1) {
+              const auto [g0, g1] = detail::packed_groups(r0, r1);
+              if (g0 < g1) kernels::matmul_packed(p, view, n, y, y_stride, g0, g1);
+            });
             return;
           }
           const std::size_t rb = t.row_bytes();
@@ -404,9 +400,7 @@ inline void matmul_group(std::span<const MatmulOutput> outs, const float* x, std
         *outs[i].w);
     total += parts[i].rows;
   }
-  pool.parallel_for(
-      total,
-      [&](std::size_t r0, std::size_t r1, std::size_t) {
+  detail::parallel_rows(pool, total, [&](std::size_t r0, std::size_t r1) {
         for (std::size_t i = 0; i < outs.size(); ++i) {
           const std::size_t b = std::max(r0, parts[i].begin), e = std::min(r1, parts[i].begin + parts[i].rows);
           if (b >= e) continue;
@@ -429,8 +423,7 @@ inline void matmul_group(std::span<const MatmulOutput> outs, const float* x, std
               },
               *outs[i].w);
         }
-      },
-      16);
+      });
 }
 
 /// Writes row `r` of a weight (e.g. one token embedding) as floats into `out`.
