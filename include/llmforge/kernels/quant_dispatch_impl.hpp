@@ -49,13 +49,13 @@ void quantize_act_row(GgmlType act_type, const float* x, std::size_t k, const Ac
 void matmul_packed(const PackedMatrix& p, const QuantActView& act, std::size_t n, float* y, std::size_t y_stride,
                    std::size_t g0, std::size_t g1) {
   const int32_t* off = nullptr;
-  if (p.type() == GgmlType::Q4_0) {  // 8 x each block's integer activation sum: Q4_0's levels are q + 8
+  if (packed_format(p.type()).block_values == 32) {  // each block's integer activation sum, for the level offsets
     thread_local std::vector<int32_t> buf;  // grows only
     const std::size_t nb = act.k / 32;
     if (buf.size() < n * nb) buf.resize(n * nb);
     for (std::size_t t = 0; t < n; ++t)
       for (std::size_t b = 0; b < nb; ++b)
-        buf[t * nb + b] = 8 * (act.bs[t * (act.k / 16) + 2 * b] + act.bs[t * (act.k / 16) + 2 * b + 1]);
+        buf[t * nb + b] = act.bs[t * (act.k / 16) + 2 * b] + act.bs[t * (act.k / 16) + 2 * b + 1];
     off = buf.data();
   }
   HWY_DYNAMIC_DISPATCH(MatMulPacked)(p.type(), p.data(), p.layout(), act, off, n, y, y_stride, g0, g1);

@@ -29,7 +29,8 @@ HWY_BEFORE_NAMESPACE();
 namespace llmforge::kernels::HWY_NAMESPACE {
 
 // Activation rows of one token tile: token t at q + t * k, d4 + t * k / 4, bs + t * k / 16, and
-// (Q4_0 only) off + t * nb: 8 x the integer sum of block b, the "- 8" of Q4_0's levels. `step`
+// (32-value block types only) off + t * nb: the integer sum of block b, which the kernels scale by
+// their level offset (8 for Q4_0's levels 0..15; 128 where signed weights are offset). `step`
 // is the weights' side: the bytes from one block of a group to its next (PackedLayout::step).
 struct PkAct {
   const int8_t* q;
@@ -182,7 +183,7 @@ HWY_INLINE void pk_q4_0(const uint8_t* g, std::size_t gs, const PkAct& a, float*
     __m256 dw[NG];
     for (int j = 0; j < NG; ++j) dw[j] = pk_scales(g + j * gs);
     for (int t = 0; t < NT; ++t) {
-      const __m256i off = _mm256_set1_epi32(a.off[t * a.nb + b]);
+      const __m256i off = _mm256_set1_epi32(8 * a.off[t * a.nb + b]);
       const __m256 dx = _mm256_set1_ps(a.d4[t * (a.k / 4) + 8 * b]);
       for (int j = 0; j < NG; ++j) {
         const __m256i i32 = _mm256_sub_epi32(_mm256_madd_epi16(s16[t * NG + j], ones), off);
@@ -416,15 +417,15 @@ void MatMulPacked(GgmlType type, const uint8_t* data, PackedLayout layout, const
       for (std::size_t g = gb; g < ge;) {
         const uint8_t* gp = data + layout.offset(g);
         const PkAct aw = at.with_step(layout.step(g));
-        const bool pair = g % 2 == 0 && g + 1 < ge;  // then group g + 1's blocks follow g's
+#if defined(LLMFORGE_PK_AVX2)  // (every AVX-512 target too)
+        const std::size_t ng = g % 2 == 0 && g + 1 < ge ? 2 : 1;  // a pair: group g + 1's blocks follow g's
         const std::size_t gs = layout.block_bytes;
+#endif
 #if defined(LLMFORGE_PK_AVX512)
-        const std::size_t ng = pair ? 2 : 1;
         if (ng == 2) pz_tile_n(nt, type, gp, gs, aw, out);
         else
           for (std::size_t t = 0; t < nt; t += 4) pk_tile_n<1>(nt - t < 4 ? nt - t : 4, type, gp, gs, aw.from(t), out + 8 * t);
 #elif defined(LLMFORGE_PK_AVX2)
-        const std::size_t ng = pair ? 2 : 1;
         if (ng == 2) pk_tile_n<2>(nt, type, gp, gs, aw, out);
         else pk_tile_n<1>(nt, type, gp, gs, aw, out);
 #else

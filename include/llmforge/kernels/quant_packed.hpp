@@ -228,10 +228,10 @@ inline void pack_rows(PackedMatrix& p, const void* w, std::size_t row_bytes, std
   const PackedFormat f = packed_format(p.type());
   const std::size_t nb = p.k() / f.block_values;
   const auto* base = static_cast<const uint8_t*>(w);
+  const PackedLayout l = p.layout();
   for (std::size_t g = g0; g < g1; ++g) {
     const uint8_t* rows[8];
     for (std::size_t r = 0; r < 8; ++r) rows[r] = base + (g * 8 + r) * row_bytes;
-    const PackedLayout l = p.layout();
     uint8_t* out = p.data() + l.offset(g);
     for (std::size_t b = 0; b < nb; ++b) pack_detail::pack_block(p.type(), rows, b, out + b * l.step(g));
   }

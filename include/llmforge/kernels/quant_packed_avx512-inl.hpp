@@ -72,11 +72,6 @@ HWY_INLINE __m512i pz_dot32(const __m512i* w, const int8_t* x) {
   }
   return _mm512_add_epi32(s0, s1);
 }
-// The activation sum of 32-value block b of token row `a`, from its two 16-value sums.
-HWY_INLINE int32_t pz_block_sum(const PkAct& a, std::size_t t, std::size_t b) {
-  const int16_t* bs = a.bs + t * (a.k / 16) + 2 * b;
-  return bs[0] + bs[1];
-}
 // The nibble chunk at p of both groups as eight quad registers in value order.
 HWY_INLINE void pz_nibbles(const uint8_t* p, std::size_t gs, __m512i* w) {
   const __m512i m4 = _mm512_set1_epi8(0x0F);
@@ -93,17 +88,15 @@ HWY_INLINE void pz_nibbles(const uint8_t* p, std::size_t gs, __m512i* w) {
 // (which the AVX2 kernels use) measured no faster here (tinyllama Q4_0 tg64 66-67 tok/s either way,
 // Zen 5).
 
-// The blocks of 32 (Q4_0, Q8_0, IQ4_NL): `bias` is the level offset (8 for Q4_0's 0..15 levels,
-// 128 for the offset signed types), taken back out as bias x the block's activation sum.
+// The blocks of 32 (Q4_0, Q8_0, IQ4_NL): the level offset (8 for Q4_0's 0..15 levels, 128 for the
+// offset signed types) is taken back out as offset x the block's activation sum (a.off).
 template <int NT, GgmlType kType>
 HWY_INLINE void pz_block32(const uint8_t* g, std::size_t gs, const PkAct& a, float* out) {
   constexpr std::size_t kBytes = kType == GgmlType::Q8_0 ? 272 : 144;
   constexpr int kShift = kType == GgmlType::Q4_0 ? 3 : 7;
-  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));  // x ^ 0x80 = x + 128 as a byte
   // IQ4_NL's table, +128, in every 128-bit lane.
-  alignas(16) uint8_t lut_u8[16];
-  for (int i = 0; i < 16; ++i) lut_u8[i] = static_cast<uint8_t>(kIq4nlValues[i] + 128);
-  const __m512i lut = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(lut_u8)));
+  const __m512i lut = _mm512_xor_si512(_mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues))), flip);
   __m512 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
   for (std::size_t b = 0; b < a.nb; ++b, g += a.step) {
@@ -117,7 +110,7 @@ HWY_INLINE void pz_block32(const uint8_t* g, std::size_t gs, const PkAct& a, flo
     }
     const __m512 dw = pz_scales(g, gs);
     for (int t = 0; t < NT; ++t) {
-      const __m512i s = _mm512_sub_epi32(pz_dot32(w, a.q + t * a.k + 32 * b), _mm512_set1_epi32(pz_block_sum(a, t, b) << kShift));
+      const __m512i s = _mm512_sub_epi32(pz_dot32(w, a.q + t * a.k + 32 * b), _mm512_set1_epi32(a.off[t * a.nb + b] << kShift));
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(a.d4[t * (a.k / 4) + 8 * b])), acc[t]);
     }
   }

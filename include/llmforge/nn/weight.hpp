@@ -215,15 +215,16 @@ void parallel_rows(ThreadPool& pool, std::size_t rows, Fn&& fn) {
   });
 }
 
-// Rows [r0, r1) of y = W x for a prompt of n activation rows (AnyWeight::gemm_prefill): the
-// register-tiled float kernels with f32 activations (F16 weights are not paired with rounded ones).
+// Rows [r0, r1) of y = W x for a prompt of n activation rows (AnyWeight::gemm_prefill): F32
+// activations for every float type, so F16 weights skip the rounding that matmul_rows expects (F32
+// and BF16 take matmul_rows as they are).
 template <class D>
-void gemm_rows(const Tensor<D, Cpu>& w, const float* x, std::size_t xs, std::size_t n, float* y, std::size_t ys,
-               std::size_t r0, std::size_t r1) {
-  const auto ws = static_cast<std::size_t>(w.stride(0));
-  if constexpr (std::is_same_v<D, F16>) kernels::matmul_f16_f32(w.data(), ws, x, xs, n, w.dim(1), y, ys, r0, r1);
-  else if constexpr (std::is_same_v<D, BF16>) kernels::matmul_bf16(w.data(), ws, x, xs, n, w.dim(1), y, ys, r0, r1);
-  else kernels::matmul_f32(w.data(), ws, x, xs, n, w.dim(1), y, ys, r0, r1);
+void prompt_rows(const Tensor<D, Cpu>& w, const float* x, std::size_t xs, std::size_t n, float* y, std::size_t ys,
+                 std::size_t r0, std::size_t r1) {
+  if constexpr (std::is_same_v<D, F16>)
+    kernels::matmul_f16_f32(w.data(), static_cast<std::size_t>(w.stride(0)), x, xs, n, w.dim(1), y, ys, r0, r1);
+  else
+    matmul_rows(w, x, xs, n, y, ys, r0, r1);
 }
 
 // Activations quantized by the calling thread, reused across calls (grows only).
@@ -312,7 +313,7 @@ inline void matmul(const AnyWeight& w, const float* x, std::size_t x_stride, std
         if constexpr (kIsScalarType<D>) {
           if (w.gemm_prefill && n >= kGemmMinTokens) {
             pool.parallel_for(
-                rows, [&](std::size_t r0, std::size_t r1, std::size_t) { detail::gemm_rows(t, x, x_stride, n, y, y_stride, r0, r1); },
+                rows, [&](std::size_t r0, std::size_t r1, std::size_t) { detail::prompt_rows(t, x, x_stride, n, y, y_stride, r0, r1); },
                 48);
             return;
           }
@@ -410,7 +411,7 @@ inline void matmul_group(std::span<const MatmulOutput> outs, const float* x, std
                 using D = typename std::decay_t<decltype(t)>::dtype;
                 if constexpr (kIsScalarType<D>) {
                   if (outs[i].w->gemm_prefill && n >= kGemmMinTokens)
-                    detail::gemm_rows(t, x, x_stride, n, outs[i].y, outs[i].y_stride, lb, le);
+                    detail::prompt_rows(t, x, x_stride, n, outs[i].y, outs[i].y_stride, lb, le);
                   else
                     detail::matmul_rows(t, std::is_same_v<D, F16> ? x_f16 : x, x_stride, n, outs[i].y, outs[i].y_stride, lb, le);
                 } else if (outs[i].w->packed) {
