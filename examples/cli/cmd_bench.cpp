@@ -39,16 +39,17 @@ Stats stats(const std::vector<double>& v) {
 int cmd_bench(const std::vector<std::string>& args) {
   po::options_description desc("options");
   std::string model_path;
-  std::size_t n_prompt = 128, n_gen = 64, threads = 2, reps = 3;
+  std::size_t n_prompt = 128, n_gen = 64, threads = 2, reps = 3, depth = 0;
   desc.add_options()("model,m", po::value(&model_path)->required(), "model file (GGUF)")(
       "prompt,p", po::value(&n_prompt)->default_value(128), "prompt tokens processed in one batch (0 = skip)")(
       "gen,n", po::value(&n_gen)->default_value(64), "tokens generated one at a time (0 = skip)")(
+      "depth,d", po::value(&depth)->default_value(0), "tokens already in the KV cache before each run (prefilled, not timed)")(
       "threads,t", po::value(&threads)->default_value(2), "threads")(
       "reps,r", po::value(&reps)->default_value(3), "repetitions (after one warm-up run)")(
       "no-roofline", "skip the memory-bandwidth probe")("json", "print JSON");
   add_kernel_options(desc);
   po::variables_map vm;
-  if (!parse_options("bench", "-m MODEL [-p 128] [-n 64] [-t 2] [-r 3] [--json]", desc, args, vm)) return 0;
+  if (!parse_options("bench", "-m MODEL [-p 128] [-n 64] [-d 0] [-t 2] [-r 3] [--json]", desc, args, vm)) return 0;
   if (reps == 0) throw ConfigError("bench: --reps must be at least 1");
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
 
@@ -59,24 +60,32 @@ int cmd_bench(const std::vector<std::string>& args) {
   const double load_seconds = std::chrono::duration<double>(Clock::now() - load_start).count();
   const LoadReport load_report = model->load_report();
   const auto& cfg = model->config();
-  Session s = model->new_session({.context = std::max<std::size_t>(n_prompt, n_gen) + 8, .threads = threads});
+  SessionOptions session_opt{.context = depth + std::max<std::size_t>(n_prompt, n_gen), .threads = threads};
+  apply_cache_options(vm, session_opt);
+  Session s = model->new_session(session_opt);
   // The roofline's bandwidth is probed with the session's own threads right before every generation run,
   // so each run is compared with the bandwidth the machine gave at that moment (it drifts on shared hosts).
   std::optional<BandwidthProbe> probe;
   if (!vm.count("no-roofline") && n_gen) probe.emplace();
   std::mt19937 rng(1234);
-  std::vector<int32_t> tokens(std::max<std::size_t>(n_prompt, n_gen));
+  std::vector<int32_t> tokens(std::max({n_prompt, n_gen, depth}));
   for (auto& t : tokens) t = static_cast<int32_t>(rng() % cfg.vocab_size);
   std::vector<float> logits(cfg.vocab_size);
 
-  auto run_pp = [&] {
+  // Fills the cache with `depth` tokens (in batches of at most 512) before a timed run.
+  auto prefill_depth = [&] {
     s.reset();
+    for (std::size_t i = 0; i < depth; i += 512)
+      model->forward(s, std::span<const int32_t>(tokens.data() + i, std::min<std::size_t>(512, depth - i)), logits);
+  };
+  auto run_pp = [&] {
+    prefill_depth();
     const auto t0 = Clock::now();
     model->forward(s, std::span<const int32_t>(tokens.data(), n_prompt), logits);
     return static_cast<double>(n_prompt) / std::chrono::duration<double>(Clock::now() - t0).count();
   };
   auto run_tg = [&](std::size_t n) {
-    s.reset();
+    prefill_depth();
     const auto t0 = Clock::now();
     for (std::size_t i = 0; i < n; ++i) model->forward(s, std::span<const int32_t>(tokens.data() + i, 1), logits);
     return static_cast<double>(n) / std::chrono::duration<double>(Clock::now() - t0).count();
@@ -108,10 +117,11 @@ int cmd_bench(const std::vector<std::string>& args) {
 
   if (vm.count("json")) {
     nlohmann::json j{{"model", model_path},     {"threads", threads},          {"n_prompt", n_prompt},
-                     {"n_gen", n_gen},          {"reps", reps},                {"pp_tps", pps.mean},
+                     {"n_gen", n_gen},          {"depth", depth},              {"reps", reps},                {"pp_tps", pps.mean},
                      {"pp_tps_stddev", pps.stddev}, {"tg_tps", tgs.mean},      {"tg_tps_stddev", tgs.stddev},
                      {"weight_bytes", model->weight_bytes()}, {"kernel_target", kernels::target_name()},
-                     {"exact", load_opt.exact}, {"load_seconds", load_seconds},
+                     {"exact", load_opt.exact},
+                     {"cache_type_k", kv_type_name(s.kv.options().k)}, {"cache_type_v", kv_type_name(s.kv.options().v)}, {"load_seconds", load_seconds},
                      {"repack_seconds", load_report.repack_seconds}, {"repacked_bytes", load_report.repacked_bytes}};
     if (roof > 0) {
       j["bandwidth_gbs"] = bw.mean;
@@ -127,8 +137,10 @@ int cmd_bench(const std::vector<std::string>& args) {
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
-  std::printf("model %s: %.2f GiB of weights, %zu threads, kernels %s%s\n", model_path.c_str(), wbytes / (1 << 30), threads,
-              kernels::target_name(), load_opt.exact ? " (exact)" : "");
+  std::printf("model %s: %.2f GiB of weights, %zu threads, kernels %s%s, KV cache %s/%s\n", model_path.c_str(),
+              wbytes / (1 << 30), threads, kernels::target_name(), load_opt.exact ? " (exact)" : "",
+              std::string(kv_type_name(s.kv.options().k)).c_str(), std::string(kv_type_name(s.kv.options().v)).c_str());
+  if (depth) std::printf("depth %zu: every run starts with %zu tokens in the KV cache\n", depth, depth);
   std::printf("loaded in %.2f s; repacked %.2f GiB in %.2f s\n", load_seconds,
               static_cast<double>(load_report.repacked_bytes) / (1 << 30), load_report.repack_seconds);
   if (n_prompt) std::printf("pp%-5zu %10.2f ± %.2f tokens/s\n", n_prompt, pps.mean, pps.stddev);

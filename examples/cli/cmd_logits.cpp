@@ -37,7 +37,9 @@ int cmd_logits(const std::vector<std::string>& args) {
   if (ids.empty()) throw ConfigError("no tokens to evaluate");
   const bool all = vm.count("all") > 0;
   if (ctx == 0) ctx = std::max<std::size_t>(ids.size(), std::min<std::size_t>(model->config().context_len, 4096));
-  Session s = model->new_session({ctx, threads});
+  SessionOptions session_opt{ctx, threads};
+  apply_cache_options(vm, session_opt);
+  Session s = model->new_session(session_opt);
   std::vector<float> logits((all ? ids.size() : 1) * model->config().vocab_size);
   model->forward(s, ids, logits, all);
 

@@ -64,7 +64,9 @@ int cmd_run(const std::vector<std::string>& args) {
   }
   apply_kernel_options(vm, load_opt);
   auto model = load_model(path, load_opt);
-  Generator gen(model, {ctx, threads});
+  GeneratorOptions session_opt{ctx, threads};
+  apply_cache_options(vm, session_opt);
+  Generator gen(model, session_opt);
   // Like llama.cpp, the prompt is echoed and the continuation streamed after it.
   std::fwrite(prompt.data(), 1, prompt.size(), stdout);
   std::fflush(stdout);

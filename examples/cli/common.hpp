@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <llmforge/core/error.hpp>
+#include <llmforge/kv/kv_cache.hpp>
 
 namespace llmforge::cli {
 
@@ -39,7 +40,15 @@ inline bool parse_options(const std::string& command, const std::string& usage, 
 /// summation order, no repacking: the reference mode) and `--no-repack`.
 inline void add_kernel_options(po::options_description& desc) {
   desc.add_options()("exact", "reference kernels: llama.cpp's summation order (bit-identical on AVX2), no repacking")(
-      "no-repack", "keep weights in their file layout (row kernels) instead of repacking them at load");
+      "no-repack", "keep weights in their file layout (row kernels) instead of repacking them at load")(
+      "cache-type-k", po::value<std::string>(), "KV cache type of the keys: f16 (default), q8_0 or f32 (--exact: f32 only)")(
+      "cache-type-v", po::value<std::string>(), "KV cache type of the values: f16 (default), q8_0 or f32");
+}
+/// Applies --cache-type-k/-v of add_kernel_options to session or generator options.
+template <class SessionOptionsT>
+void apply_cache_options(const po::variables_map& vm, SessionOptionsT& opt) {
+  if (vm.count("cache-type-k")) opt.cache_type_k = parse_kv_type(vm["cache-type-k"].as<std::string>());
+  if (vm.count("cache-type-v")) opt.cache_type_v = parse_kv_type(vm["cache-type-v"].as<std::string>());
 }
 /// Applies the options of add_kernel_options to `opt`.
 template <class LoadOptionsT>

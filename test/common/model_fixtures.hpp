@@ -53,9 +53,16 @@ inline int32_t argmax(std::span<const float> v) {
   return static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());
 }
 
-/// Runs `ids` through a fresh session and returns the logits of every position (n x vocab).
-inline std::vector<float> all_logits(const Model& m, const std::vector<int32_t>& ids, std::size_t threads = 2) {
-  Session s = m.new_session({std::max<std::size_t>(ids.size() + 1, 64), threads});
+/// Session options that match the reference runs (README: CPU, F32 KV cache) for `n` positions.
+inline SessionOptions reference_session(std::size_t n, std::size_t threads = 2, KvType cache = KvType::F32) {
+  return SessionOptions{n, threads, cache, cache};
+}
+
+/// Runs `ids` through a fresh session (by default with the references' F32 KV cache) and returns the
+/// logits of every position (n x vocab).
+inline std::vector<float> all_logits(const Model& m, const std::vector<int32_t>& ids, std::size_t threads = 2,
+                                     KvType cache = KvType::F32) {
+  Session s = m.new_session(reference_session(std::max<std::size_t>(ids.size() + 1, 64), threads, cache));
   std::vector<float> out(ids.size() * m.config().vocab_size);
   m.forward(s, ids, out, true);
   return out;

@@ -47,7 +47,7 @@ void check_variant(const std::string& variant, bool exact) {
       const auto prompt = ref["prompt_ids"].get<std::vector<int32_t>>();
       const auto forced = ref["forced_ids"].get<std::vector<int32_t>>();
       const auto want_last = t::read_f32(t::reference(stem + ".logits_last.f32"));
-      lf::Session s = m.new_session({prompt.size() + forced.size() + 1, 2});
+      lf::Session s = m.new_session(t::reference_session(prompt.size() + forced.size() + 1));
       std::vector<float> logits(prompt.size() * vocab);
       m.forward(s, prompt, logits, true);
       double worst = 0;

@@ -51,6 +51,7 @@ struct GenerateOptions {
 struct GeneratorOptions {
   std::size_t context = 0;  ///< 0 = the model's context length (capped at 4096)
   std::size_t threads = 0;  ///< 0 = all hardware threads
+  std::optional<KvType> cache_type_k, cache_type_v;  ///< KV cache types (see SessionOptions)
 };
 
 /// What a generate() call produced, with timings.
@@ -72,7 +73,7 @@ class Generator {
   using OnText = std::function<void(std::string_view)>;
 
   Generator(std::shared_ptr<const Model> model, const GeneratorOptions& opt = {})
-      : model_(std::move(model)), session_(model_->new_session({opt.context, opt.threads})) {
+      : model_(std::move(model)), session_(model_->new_session({opt.context, opt.threads, opt.cache_type_k, opt.cache_type_v})) {
     logits_.resize(model_->config().vocab_size);
   }
 

@@ -84,6 +84,38 @@ void attn_scores_f32(const float* q, const float* k, std::size_t k_stride, std::
 /// holds `lanes * width` floats.
 void attn_values_f32(const float* p, const float* v, std::size_t v_stride, std::size_t n, std::size_t width,
                      std::size_t lanes, float* scratch, float* out);
+/// Element type of a KV cache.
+enum class KvElem : int { F32 = 0, F16 = 1, Q8_0 = 2 };
+/// Positions per key tile of a KV cache (see kv/kv_cache.hpp for the layout).
+inline constexpr std::size_t kAttnKeyTile = 16;
+/// One KV head of one layer as the tiled attention kernel reads it: key tiles of `kAttnKeyTile`
+/// positions (`head_dim` rows of 16 elements; Q8_0: int8 rows, then `head_dim / 32` rows of F16
+/// scales), `k_tile_stride` bytes apart; value rows of `value_dim` elements, `v_row_stride` bytes apart
+/// (Q8_0: 32-value blocks).
+struct AttnKv {
+  const std::byte* k = nullptr;
+  std::size_t k_tile_stride = 0;
+  KvElem k_type = KvElem::F32;
+  const std::byte* v = nullptr;
+  std::size_t v_row_stride = 0;
+  KvElem v_type = KvElem::F32;
+  std::size_t head_dim = 0, value_dim = 0;
+};
+/// Query rows for attn_tiled: `n` rows of `head_dim` floats (contiguous, already multiplied by the
+/// score scale); row `r` attends positions `[begin[r], end[r])`. `softcap > 0` caps the scores as
+/// `tanh(s / softcap) * softcap`.
+struct AttnQueries {
+  const float* q = nullptr;
+  std::size_t n = 0;
+  const std::size_t* begin = nullptr;
+  const std::size_t* end = nullptr;
+  float softcap = 0;
+};
+/// Online-softmax attention over the positions `[p0, p1)` (`p0` a multiple of kAttnKeyTile) for the
+/// query rows of one KV head: updates each row's running maximum `m[r]`, sum of weights `l[r]` and
+/// unnormalised output `o[r * value_dim ...]` (start from -inf, 0, 0; the result is `o / l`). Rows that
+/// see no position in the range are left unchanged.
+void attn_tiled(const AttnKv& kv, const AttnQueries& q, std::size_t p0, std::size_t p1, float* m, float* l, float* o);
 /// Rotates `heads` heads of `head_dim` floats by the cos/sin pairs `cs` over the first `rot`
 /// dimensions; pairs (2i, 2i+1), or (i, i + rot/2) when `neox`.
 void rope_f32(float* x, std::size_t heads, std::size_t head_dim, std::size_t rot, const float* cs, bool neox);

@@ -59,6 +59,7 @@ HWY_EXPORT(SoftmaxF32);
 HWY_EXPORT(AttnScoresF32);
 HWY_EXPORT(AttnValuesF32);
 HWY_EXPORT(RopeF32);
+HWY_EXPORT(AttnTiled);
 HWY_EXPORT(NativeFma);
 
 const char* target_name() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
@@ -129,6 +130,9 @@ void attn_values_f32(const float* p, const float* v, std::size_t vs, std::size_t
 }
 void rope_f32(float* x, std::size_t heads, std::size_t head_dim, std::size_t rot, const float* cs, bool neox) {
   HWY_DYNAMIC_DISPATCH(RopeF32)(x, heads, head_dim, rot, cs, neox);
+}
+void attn_tiled(const AttnKv& kv, const AttnQueries& q, std::size_t p0, std::size_t p1, float* m, float* l, float* o) {
+  HWY_DYNAMIC_DISPATCH(AttnTiled)(kv, q, p0, p1, m, l, o);
 }
 double exp_shift_sum_f32(const float* x, float shift, float* out, std::size_t n) {
   return HWY_DYNAMIC_DISPATCH(ExpShiftSumF32)(x, shift, out, n);

@@ -29,24 +29,34 @@ namespace nnops {
 namespace hn = hwy::HWY_NAMESPACE;
 using DF = hn::ScalableTag<float>;
 
-// ref::exp for a vector. Lanes whose exponent leaves the normal range (|n| > 126, i.e. results
-// that overflow or are subnormal) are recomputed with the scalar reference.
+// The polynomial exp of ref::exp: exact for lanes whose exponent n = round(x / ln 2) lies in
+// [-126, 127]; `n` receives it so callers can detect the other lanes.
 template <class D, class V = hn::Vec<D>>
-HWY_INLINE V Exp(D d, V x) {
-  const hn::RebindToSigned<D> di;
+HWY_INLINE V ExpPolynomial(D d, V x, V& n) {
   const V shift = hn::Set(d, 0x1.8p23f);
   const V z = hn::MulAdd(x, hn::Set(d, 0x1.715476p+0f), shift);
-  const V n = hn::Sub(z, shift);
+  n = hn::Sub(z, shift);
   const V b = hn::NegMulAdd(n, hn::Set(d, 0x1.7f7d1cp-20f), hn::NegMulAdd(n, hn::Set(d, 0x1.62e4p-1f), x));
   const V u = hn::Mul(b, b);
   const V p_hi = hn::MulAdd(hn::MulAdd(hn::Set(d, 0x1.0e4020p-7f), b, hn::Set(d, 0x1.573e2ep-5f)), u,
                             hn::MulAdd(hn::Set(d, 0x1.555e66p-3f), b, hn::Set(d, 0x1.fffdb6p-2f)));
-  const V j = hn::MulAdd(p_hi, u, hn::MulAdd(hn::Set(d, 0x1.ffffecp-1f), b, hn::Set(d, 1.0f)));
+  return hn::MulAdd(p_hi, u, hn::MulAdd(hn::Set(d, 0x1.ffffecp-1f), b, hn::Set(d, 1.0f)));
+}
+// 2^n for integral n in [-126, 127], from its bit pattern.
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V Pow2(D d, V n) {
+  const hn::RebindToSigned<D> di;
+  return hn::BitCast(d, hn::ShiftLeft<23>(hn::Add(hn::ConvertTo(di, n), hn::Set(di, 127))));
+}
+
+// ref::exp for a vector. Lanes whose exponent leaves the normal range (|n| > 126, i.e. results
+// that overflow or are subnormal) are recomputed with the scalar reference.
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V Exp(D d, V x) {
+  V n;
+  const V j = ExpPolynomial(d, x, n);
   const auto special = hn::Gt(hn::Abs(n), hn::Set(d, 126.0f));
-  // 2^n from its bit pattern (exact for -126 <= n <= 127; other lanes are replaced below).
-  const auto ni = hn::ConvertTo(di, hn::IfThenZeroElse(special, n));
-  const V scale = hn::BitCast(d, hn::ShiftLeft<23>(hn::Add(ni, hn::Set(di, 127))));
-  V r = hn::Mul(j, scale);
+  V r = hn::Mul(j, Pow2(d, hn::IfThenZeroElse(special, n)));  // special lanes are replaced below
   if (HWY_UNLIKELY(!hn::AllFalse(d, special))) {
     HWY_ALIGN float xs[hn::MaxLanes(d)], rs[hn::MaxLanes(d)];
     hn::Store(x, d, xs);

@@ -38,7 +38,8 @@ class DecoderOnlyModel final : public Model {
 
  public:
   /// Reads the config and binds every tensor of `file` (zero-copy). @throws FormatError / ConfigError.
-  DecoderOnlyModel(std::shared_ptr<const io::GgufFile> file, const LoadOptions& opt = {}) : file_(std::move(file)) {
+  DecoderOnlyModel(std::shared_ptr<const io::GgufFile> file, const LoadOptions& opt = {})
+      : file_(std::move(file)), exact_(opt.exact) {
     config_ = Arch::read_config(file_->metadata());
     const nn::WeightLoader l(*file_, Arch::kTensors,
                              nn::WeightLoadOptions{opt.quantize, opt.progress, opt.repack && !opt.exact, !opt.exact});
@@ -67,6 +68,7 @@ class DecoderOnlyModel final : public Model {
   [[nodiscard]] const io::Metadata& metadata() const noexcept override { return file_->metadata(); }
   [[nodiscard]] std::size_t weight_bytes() const noexcept override { return weight_bytes_; }
   [[nodiscard]] LoadReport load_report() const noexcept override { return report_; }
+  [[nodiscard]] bool exact() const noexcept override { return exact_; }
 
   void forward(Session& s, std::span<const int32_t> tokens, std::span<float> logits, bool all_positions) const override {
     check_forward(s, tokens, logits, all_positions);
@@ -103,6 +105,7 @@ class DecoderOnlyModel final : public Model {
 
  private:
   std::shared_ptr<const io::GgufFile> file_;
+  bool exact_ = false;
   ModelConfig config_;
   nn::AnyWeight token_embd_;
   std::optional<nn::AnyWeight> pos_embd_;

@@ -46,6 +46,8 @@ struct LoadReport {
 struct SessionOptions {
   std::size_t context = 0;  ///< positions the KV cache holds; 0 = the model's context length (capped at 4096)
   std::size_t threads = 0;  ///< 0 = all hardware threads
+  /// KV cache element types; unset = F16 (F32 in the exact mode, which accepts nothing else).
+  std::optional<KvType> cache_type_k, cache_type_v;
 };
 
 /// The mutable state of one sequence: its KV cache, scratch buffers, thread pool and position.
@@ -75,6 +77,8 @@ class Model {
 
   /// Bytes of weight data the model reads per token (for bandwidth figures).
   [[nodiscard]] virtual std::size_t weight_bytes() const noexcept = 0;
+  /// Whether the model was loaded in the exact (llama.cpp-order reference) mode.
+  [[nodiscard]] virtual bool exact() const noexcept { return false; }
   /// What loading did (repacking time and size).
   [[nodiscard]] virtual LoadReport load_report() const noexcept { return {}; }
 
@@ -84,7 +88,17 @@ class Model {
     std::size_t ctx = opt.context ? opt.context : std::min<std::size_t>(c.context_len, 4096);
     if (ctx > c.context_len)
       throw ConfigError("context size " + std::to_string(ctx) + " exceeds the model's context length " + std::to_string(c.context_len));
-    return Session{KvCache(c, ctx), {}, std::make_shared<ThreadPool>(opt.threads), 0};
+    return Session{KvCache(c, ctx, kv_options(opt)), {}, std::make_shared<ThreadPool>(opt.threads), 0};
+  }
+  /// The KV cache layout a session with `opt` gets: F16 key tiles and value rows by default, F32 rows
+  /// in the exact mode. @throws ConfigError for a non-F32 type in the exact mode.
+  [[nodiscard]] KvOptions kv_options(const SessionOptions& opt = {}) const {
+    if (!exact()) return KvOptions{opt.cache_type_k.value_or(KvType::F16), opt.cache_type_v.value_or(KvType::F16), true};
+    for (const auto& t : {opt.cache_type_k, opt.cache_type_v})
+      if (t && *t != KvType::F32)
+        throw ConfigError("the exact mode keeps the KV cache in f32 (as llama.cpp's reference runs); cache type " +
+                          std::string(kv_type_name(*t)) + " needs the default kernels");
+    return KvOptions{KvType::F32, KvType::F32, false};
   }
 
   /// The tokenizer built from the model file. @throws TokenizerError if the file has none.

@@ -39,10 +39,9 @@ inline void add_bias(float* y, const Tensor<F32, Cpu>* bias, std::size_t rows, s
 }
 }  // namespace detail
 
-/// Scaled dot-product attention over the KV cache for already projected and rotated queries.
-/// `q`: [n_tokens, num_heads * head_dim]; keys/values for positions `<= pos0 + t` are in the cache;
-/// writes `out`: [n_tokens, num_heads * value_dim]. Parallel over (token, head).
-inline void attend(const ModelConfig& c, const AttnContext& ctx, const float* q, float* out) {
+/// attend() in llama.cpp's operation order, over F32 rows of keys and values (the exact mode's cache).
+/// Parallel over (token, head).
+inline void attend_exact(const ModelConfig& c, const AttnContext& ctx, const float* q, float* out) {
   const std::size_t H = c.num_heads, hd = c.head_dim, vd = c.value_dim, group = c.num_heads / c.num_kv_heads;
   const std::size_t window = c.layers[ctx.layer].sliding_window;
   const float scale = c.attn_scale > 0 ? c.attn_scale : 1.0f / std::sqrt(static_cast<float>(hd));
@@ -71,15 +70,101 @@ inline void attend(const ModelConfig& c, const AttnContext& ctx, const float* q,
       // Scores for every cached position up to `pos`; positions outside a sliding window are masked.
       std::fill(scores, scores + start, -std::numeric_limits<float>::infinity());
       const std::size_t k_stride = c.num_kv_heads * hd, v_stride = c.num_kv_heads * vd;
-      kernels::attn_scores_f32(qh, ctx.kv.k(ctx.layer, start) + kvh * hd, k_stride, hd, pos + 1 - start, score_scale,
+      kernels::attn_scores_f32(qh, ctx.kv.k_rows_f32(ctx.layer, start) + kvh * hd, k_stride, hd, pos + 1 - start, score_scale,
                                scores + start);
       if (cap > 0)  // soft-capping as llama.cpp orders it: scale by 1/cap, tanh, scale by cap
         for (std::size_t j = start; j <= pos; ++j) scores[j] = std::tanh(scores[j] * inv_cap) * cap;
       kernels::softmax_f32(scores, scores, pos + 1);
-      kernels::attn_values_f32(scores, ctx.kv.v(ctx.layer, 0) + kvh * vd, v_stride, pos + 1, vd, lanes, acc,
+      kernels::attn_values_f32(scores, ctx.kv.v_rows_f32(ctx.layer, 0) + kvh * vd, v_stride, pos + 1, vd, lanes, acc,
                                out + t * H * vd + h * vd);
     }
   });
+}
+
+/// attend() with the tiled online-softmax kernel over a cache with key tiles (kernels::attn_tiled).
+/// Work items are (token block, KV head): the query heads of a group, for enough consecutive tokens to
+/// fill 8 rows, share every key and value load. When there are fewer items than twice the threads
+/// (decode), each item's positions are also split into ranges whose partial softmax states are merged.
+inline void attend_tiled(const ModelConfig& c, const AttnContext& ctx, const float* q, float* out) {
+  const std::size_t H = c.num_heads, KVH = c.num_kv_heads, hd = c.head_dim, vd = c.value_dim, G = H / KVH;
+  const std::size_t T = ctx.n_tokens, window = c.layers[ctx.layer].sliding_window;
+  const float scale = c.attn_scale > 0 ? c.attn_scale : 1.0f / std::sqrt(static_cast<float>(hd));
+  const std::size_t tpi = std::min(T, (8 + G - 1) / G), rows = tpi * G;  // tokens and query rows per item
+  const std::size_t items = (T + tpi - 1) / tpi * KVH;
+  const std::size_t threads = ctx.pool.size(), span = ctx.pos0 + T;
+  std::size_t splits = 1;
+  if (items < 2 * threads) splits = std::clamp<std::size_t>((2 * threads + items - 1) / items, 1, std::max<std::size_t>(1, span / 256));
+  const std::size_t state = rows * (vd + 2);  // o, m, l of one item (or one split of it)
+  float* partial = splits > 1 ? ctx.ws.get(Workspace::Up, items * splits * state) : nullptr;  // Up: free until the FFN
+  const std::size_t q_floats = (rows * hd + 1) / 2 * 2;  // keeps the position arrays after it 8-byte aligned
+  const std::size_t scratch = q_floats + 2 * rows * sizeof(std::size_t) / sizeof(float) + state;
+  ctx.ws.reserve_threads(threads, scratch);
+  const float ninf = -std::numeric_limits<float>::infinity();
+  ctx.pool.parallel_for(items * splits, [&](std::size_t b, std::size_t e, std::size_t thread) {
+    float* qs = ctx.ws.thread_scratch(thread, scratch);
+    auto* begin = reinterpret_cast<std::size_t*>(qs + q_floats);
+    std::size_t* end = begin + rows;
+    float* own = reinterpret_cast<float*>(end + rows);
+    for (std::size_t w = b; w < e; ++w) {
+      const std::size_t item = w / splits, split = w % splits, kvh = item % KVH, t0 = item / KVH * tpi;
+      const std::size_t nt = std::min(tpi, T - t0), n = nt * G;
+      for (std::size_t tt = 0; tt < nt; ++tt) {
+        const std::size_t pos = ctx.pos0 + t0 + tt;
+        for (std::size_t g = 0; g < G; ++g) {
+          const std::size_t r = tt * G + g;
+          const float* src = q + (t0 + tt) * H * hd + (kvh * G + g) * hd;
+          for (std::size_t i = 0; i < hd; ++i) qs[r * hd + i] = src[i] * scale;
+          begin[r] = (window > 0 && pos + 1 > window) ? pos + 1 - window : 0;
+          end[r] = pos + 1;
+        }
+      }
+      // This split's positions: a share of [first begin, last end), cut at tile boundaries.
+      const std::size_t lo = begin[0] / KvCache::kTile * KvCache::kTile, hi = end[n - 1];
+      const std::size_t tiles = (hi - lo + KvCache::kTile - 1) / KvCache::kTile;
+      const std::size_t p0 = lo + tiles * split / splits * KvCache::kTile, p1 = std::min(hi, lo + tiles * (split + 1) / splits * KvCache::kTile);
+      float* st = partial ? partial + w * state : own;
+      float *o = st, *m = st + rows * vd, *l = m + rows;
+      std::fill(o, o + n * vd, 0.0f);
+      std::fill(m, m + n, ninf);
+      std::fill(l, l + n, 0.0f);
+      const kernels::AttnQueries aq{.q = qs, .n = n, .begin = begin, .end = end, .softcap = c.attn_softcap};
+      if (p0 < p1) kernels::attn_tiled(ctx.kv.view(ctx.layer, kvh), aq, p0, p1, m, l, o);
+      if (partial) continue;
+      for (std::size_t r = 0; r < n; ++r) {
+        float* dst = out + (t0 + r / G) * H * vd + (kvh * G + r % G) * vd;
+        const float inv = 1.0f / l[r];
+        for (std::size_t i = 0; i < vd; ++i) dst[i] = o[r * vd + i] * inv;
+      }
+    }
+  });
+  if (!partial) return;
+  // Merge the splits of each item: rescale every partial state to the common maximum.
+  for (std::size_t item = 0; item < items; ++item) {
+    const std::size_t kvh = item % KVH, t0 = item / KVH * tpi, n = std::min(tpi, T - t0) * G;
+    for (std::size_t r = 0; r < n; ++r) {
+      float mx = ninf;
+      for (std::size_t sp = 0; sp < splits; ++sp) mx = std::max(mx, partial[(item * splits + sp) * state + rows * vd + r]);
+      float* dst = out + (t0 + r / G) * H * vd + (kvh * G + r % G) * vd;
+      std::fill(dst, dst + vd, 0.0f);
+      float sum = 0;
+      for (std::size_t sp = 0; sp < splits; ++sp) {
+        const float* st = partial + (item * splits + sp) * state;
+        const float m = st[rows * vd + r], l = st[rows * vd + rows + r];
+        if (m == ninf) continue;
+        const float f = std::exp(m - mx);
+        sum += l * f;
+        for (std::size_t i = 0; i < vd; ++i) dst[i] += st[r * vd + i] * f;
+      }
+      for (std::size_t i = 0; i < vd; ++i) dst[i] /= sum;
+    }
+  }
+}
+
+/// Scaled dot-product attention over the KV cache for already projected and rotated queries.
+/// `q`: [n_tokens, num_heads * head_dim]; keys/values for positions `<= pos0 + t` are in the cache;
+/// writes `out`: [n_tokens, num_heads * value_dim].
+inline void attend(const ModelConfig& c, const AttnContext& ctx, const float* q, float* out) {
+  if (ctx.kv.options().key_tiles) attend_tiled(c, ctx, q, out); else attend_exact(c, ctx, q, out);
 }
 
 /// Attention with Q, K, V projections (separate, or fused into one `attn_qkv` matrix as GPT-2 and
@@ -128,12 +213,11 @@ struct GroupedQueryAttention {
     const std::size_t q_w = c.num_heads * c.head_dim, k_w = c.num_kv_heads * c.head_dim, v_w = c.num_kv_heads * c.value_dim;
     float* q = ctx.ws.get(Workspace::Query, T * q_w);
     float* att = ctx.ws.get(Workspace::AttnOut, T * c.num_heads * c.value_dim);
-    // Keys and values go straight into their cache rows.
-    float* k = ctx.kv.k(ctx.layer, ctx.pos0);
-    float* v = ctx.kv.v(ctx.layer, ctx.pos0);
+    float* k = ctx.ws.get(Workspace::Key, T * k_w);
+    float* v = ctx.ws.get(Workspace::Value, T * v_w);
     if (wqkv) {
       const std::size_t w = q_w + k_w + v_w;
-      float* qkv = ctx.ws.get(Workspace::Key, T * w);
+      float* qkv = ctx.ws.get(Workspace::Gate, T * w);  // Gate: free until the FFN
       matmul(*wqkv, x, d, T, qkv, w, ctx.pool);
       detail::add_bias(qkv, bqkv ? &*bqkv : nullptr, T, w);
       for (std::size_t t = 0; t < T; ++t) {
@@ -157,6 +241,7 @@ struct GroupedQueryAttention {
       pos_enc.rotate(q + t * q_w, c.num_heads, c.head_dim, cs);
       pos_enc.rotate(k + t * k_w, c.num_kv_heads, c.head_dim, cs);
     }
+    ctx.kv.store(ctx.layer, ctx.pos0, T, k, v);
     attend(c, ctx, q, att);
     matmul(wo, att, c.num_heads * c.value_dim, T, out, d, ctx.pool);
     detail::add_bias(out, bo ? &*bo : nullptr, T, d);
