@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <span>
 #include <string>
 #include <utility>
@@ -41,6 +42,7 @@ enum class StopReason {
   }
   return "unknown";
 }
+inline std::ostream& operator<<(std::ostream& os, StopReason r) { return os << to_string(r); }
 
 /// When a sequence stops. The parts of GenerateOptions that a batch scheduler or a server also needs
 /// per sequence.

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,9 +35,11 @@ class DryBreakers {
 
   DryBreakers() = default;
   /// Breakers given as token sequences (head first); empty sequences are ignored.
-  explicit DryBreakers(const std::vector<std::vector<int32_t>>& sequences) {
+  [[nodiscard]] static DryBreakers from_tokens(const std::vector<std::vector<int32_t>>& sequences) {
+    DryBreakers b;
     for (const auto& s : sequences)
-      if (!s.empty()) add(s.front(), std::vector<int32_t>(s.begin() + 1, s.end()));
+      if (!s.empty()) b.add(s.front(), std::vector<int32_t>(s.begin() + 1, s.end()));
+    return b;
   }
   /// Resolves text breakers against a vocabulary: every token that contains a breaker, and every token
   /// that ends with the start of one followed by the tokenization of the rest.
@@ -95,7 +98,8 @@ struct DryScratch {
 /// earlier, followed there by that token - of length `L >= allowed_length` loses
 /// `multiplier * base^(L - allowed_length)` from its logit. A repeat never reaches back across a
 /// sequence breaker, and tokens that are breakers by themselves are never penalized. The exponent is
-/// clamped so that the penalty stays finite in float (llama.cpp's clamp).
+/// clamped as llama.cpp does, and the penalty to the largest float (llama.cpp's clamp alone can still
+/// overflow to infinity, e.g. for base 2).
 inline void apply_dry(Candidates& c, std::span<const int32_t> window, const DryBreakers& breakers, float multiplier,
                       float base, int allowed_length, DryScratch& scratch) {
   const int n = static_cast<int>(window.size());
@@ -147,7 +151,8 @@ inline void apply_dry(Candidates& c, std::span<const int32_t> window, const DryB
     if (it == longest.end() || breakers.breaks_alone(cd.id)) continue;
     int e = it->second - allowed_length;
     if (max_exponent > 0) e = std::min(e, max_exponent);
-    cd.logit -= multiplier * std::pow(base, static_cast<float>(e));
+    const double penalty = multiplier * std::pow(static_cast<double>(base), e);
+    cd.logit -= static_cast<float>(std::min(penalty, static_cast<double>(std::numeric_limits<float>::max())));
   }
   c.logits_changed();
 }

@@ -102,7 +102,7 @@ class SamplerChain {
   /// Breakers given directly as token sequences (head first); replaces the text breakers.
   SamplerChain& dry_breaker_tokens(const std::vector<std::vector<int32_t>>& sequences) {
     config_.dry_sequence_breakers.clear();
-    breakers_ = std::make_shared<const DryBreakers>(sequences);
+    breakers_ = std::make_shared<const DryBreakers>(DryBreakers::from_tokens(sequences));
     breakers_bound_ = true;
     return *this;
   }

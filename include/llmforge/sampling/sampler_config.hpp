@@ -43,7 +43,7 @@ inline const std::vector<SamplerStage>& default_stage_order() {
 }
 
 /// Parses a stage list such as "penalties;dry;top_k;typ_p;top_p;min_p;xtc;temperature" (separators
-/// `;` or `,`; also accepts `-` for `_`, "typical", "typical_p" and "temp"). Stages not listed do not run.
+/// `;` or `,`, spaces ignored; also accepts `-` for `_`, "typical", "typical_p" and "temp"). Stages not listed do not run.
 /// @throws ConfigError for an unknown or repeated name.
 [[nodiscard]] inline std::vector<SamplerStage> parse_stage_order(std::string_view text) {
   std::vector<SamplerStage> out;
@@ -51,10 +51,11 @@ inline const std::vector<SamplerStage>& default_stage_order() {
   while (i <= text.size()) {
     std::size_t j = text.find_first_of(";,", i);
     if (j == std::string_view::npos) j = text.size();
-    std::string name(text.substr(i, j - i));
+    std::string name;
+    for (char c : text.substr(i, j - i))
+      if (c != ' ' && c != '\t') name += c == '-' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     i = j + 1;
     if (name.empty()) continue;
-    for (char& c : name) c = c == '-' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     SamplerStage s;
     if (name == "penalties" || name == "penalty") s = SamplerStage::Penalties;
     else if (name == "dry") s = SamplerStage::Dry;
