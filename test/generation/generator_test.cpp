@@ -201,11 +201,18 @@ BOOST_AUTO_TEST_CASE(the_deadline_stops_within_one_token) {
   BOOST_TEST(past.reason == lf::StopReason::Deadline);
 }
 
-BOOST_AUTO_TEST_CASE(the_result_reports_counts_timings_and_logprobs) {
+BOOST_AUTO_TEST_CASE(the_result_reports_counts_timings_and_logprobs_per_token) {
   // 5 ms per pass: prefill >= 5 ms, first token after the prefill, 4 tokens over 3 decode passes.
   lf::Generator gen(std::make_shared<t::FakeModel>(std::vector<int32_t>{t::kHello, t::kWor, t::kLd, t::kBang}, 5ms),
                     {.context = 64, .threads = 1});
-  const auto r = gen.generate_tokens(kPrompt, {.max_tokens = 4, .sampler = lf::SamplerChain::greedy().logprobs(2)});
+  lf::GenerateOptions opt{.max_tokens = 4, .sampler = lf::SamplerChain::greedy().logprobs(2)};
+  std::vector<int32_t> seen;
+  opt.on_token = [&](int32_t id, const lf::StepLogprobs* lp) {
+    BOOST_TEST((lp && lp->chosen.id == id));
+    seen.push_back(id);
+  };
+  const auto r = gen.generate_tokens(kPrompt, opt);
+  BOOST_TEST(seen == r.tokens, boost::test_tools::per_element());
   BOOST_TEST(r.prompt_tokens.size() == 2u);
   BOOST_TEST(r.tokens.size() == 4u);
   BOOST_TEST(r.prompt_seconds >= 0.005);

@@ -332,6 +332,12 @@ BOOST_AUTO_TEST_CASE(every_invalid_setting_names_the_stage_and_the_range) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(nan_logits_count_as_banned) {
+  auto s = plain();
+  const std::vector<float> logits{NAN, 0.0f, NAN};
+  for (int i = 0; i < 20; ++i) BOOST_TEST(s.sample(logits) == 1);
+}
+
 BOOST_AUTO_TEST_CASE(a_rejected_setting_leaves_the_chain_unchanged) {
   auto s = lf::SamplerChain{}.top_k(7);
   BOOST_CHECK_THROW(s.top_k(-1), lf::ConfigError);

@@ -33,6 +33,9 @@ struct GenerateOptions {
   std::optional<std::chrono::steady_clock::time_point> deadline;  ///< checked before every token
   CancelToken cancel;                                           ///< checked before every token (`&atomic_bool` works too)
   std::vector<int32_t> stop_tokens;                             ///< further ids that end generation
+  /// Called for each output token, before its text is streamed, with its log-probabilities (nullptr
+  /// unless the sampler records them): what a server needs to stream per-token data.
+  std::function<void(int32_t id, const StepLogprobs* logprobs)> on_token;
 
   /// The stop-related part, as a per-sequence StopTracker takes it.
   [[nodiscard]] StopConditions stop_conditions() const {
@@ -136,7 +139,9 @@ class Generator {
         break;
       }
       r.tokens.push_back(id);
-      if (const auto* lp = opt.sampler.last_logprobs()) r.logprobs.push_back(*lp);
+      const StepLogprobs* lp = opt.sampler.last_logprobs();
+      if (lp) r.logprobs.push_back(*lp);
+      if (opt.on_token) opt.on_token(id, lp);
       emit();
       if (why) {
         r.reason = *why;

@@ -24,9 +24,11 @@ struct TokenCandidate {
 class Candidates {
  public:
   /// Refills from one logit per vocabulary entry; no heap allocation once the capacity is reached.
+  /// A NaN logit counts as -inf (it would break every comparison-based stage).
   void assign(std::span<const float> logits) {
     items_.resize(logits.size());
-    for (std::size_t i = 0; i < logits.size(); ++i) items_[i] = {static_cast<int32_t>(i), logits[i], 0.0f};
+    for (std::size_t i = 0; i < logits.size(); ++i)
+      items_[i] = {static_cast<int32_t>(i), std::isnan(logits[i]) ? -INFINITY : logits[i], 0.0f};
     identity_ = true;
     sorted_ = false;
   }

@@ -279,7 +279,8 @@ class SamplerChain {
     const int32_t id = cand_[pick].id;
     if (logprobs_source_ == LogprobSource::Final) {
       step_.chosen = {id, std::log(cand_[pick].p)};
-      for (const auto& cd : cand_) top.push_back({cd.id, std::log(cd.p)});
+      for (const auto& cd : cand_)
+        if (cd.p > 0) top.push_back({cd.id, std::log(cd.p)});
     } else {
       const float mx = *std::max_element(logits.begin(), logits.end());
       double sum = 0;
