@@ -106,6 +106,7 @@ class Generator {
     const tokenizer::Tokenizer* tok = model_->has_tokenizer() ? &model_->tokenizer() : nullptr;
     prepare_sampler(opt.sampler, tok);
     session_.reset();
+    opt.sampler.reset();  // a new sequence: the seed's stream from its start, penalties see only this prompt
     for (int32_t id : prompt) opt.sampler.accept(id);
     StopTracker stop(opt.stop_conditions(), tok, prompt);
     std::string piece;
