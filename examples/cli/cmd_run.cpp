@@ -9,6 +9,7 @@
 #include "cli.hpp"
 #include "common.hpp"
 #include "quant_tools.hpp"
+#include "sampler_options.hpp"
 
 namespace llmforge::cli {
 namespace {
@@ -17,38 +18,27 @@ int cmd_run(const std::vector<std::string>& args) {
   po::options_description desc("options");
   std::string model_path, prompt;
   std::size_t n_predict = 128, threads = 0, ctx = 0;
-  float temp = 0.8f, top_p = 0.95f, min_p = 0.05f, repeat_penalty = 1.0f;
-  int top_k = 40;
-  uint64_t seed = 0x5EED;
+  SamplerOptionValues sampler_values;
   desc.add_options()
       ("model,m", po::value(&model_path), "model file (GGUF); default: the shipped models/stories260K.gguf")
       ("prompt,p", po::value(&prompt)->required(), "prompt text")
       ("n-predict,n", po::value(&n_predict)->default_value(128), "maximum number of tokens to generate")
-      ("temp", po::value(&temp)->default_value(0.8f, "0.8"), "temperature (0 = greedy)")
-      ("top-k", po::value(&top_k)->default_value(40), "top-k sampling (0 = off)")
-      ("top-p", po::value(&top_p)->default_value(0.95f, "0.95"), "top-p (nucleus) sampling (1 = off)")
-      ("min-p", po::value(&min_p)->default_value(0.05f, "0.05"), "min-p sampling (0 = off)")
-      ("repeat-penalty", po::value(&repeat_penalty)->default_value(1.0f, "1.0"), "repetition penalty (1 = off)")
-      ("seed", po::value(&seed), "random seed (default: fixed, so runs are reproducible)")
+      ("ignore-eos", "keep generating after end-of-generation tokens")
       ("threads,t", po::value(&threads)->default_value(0), "threads (default: all cores)")
       ("ctx", po::value(&ctx)->default_value(0), "context size in tokens (default: the model's, at most 4096)")
       ("quantize", po::value<std::string>(), "quantize float weights while loading (q8_0, q4_0, q4_k, ...)")
       ("no-bos", "do not add the BOS token")
       ("special", "parse special-token text in the prompt");
+  add_sampler_options(desc, sampler_values);
   add_kernel_options(desc);
   po::variables_map vm;
   if (!parse_options("run", "[-m MODEL] -p PROMPT [options]", desc, args, vm)) return 0;
 
-  SamplerConfig sc;
-  sc.temperature = temp;
-  sc.top_k = top_k;
-  sc.top_p = top_p;
-  sc.min_p = min_p;
-  sc.repeat_penalty = repeat_penalty;
-  sc.seed = seed;
   GenerateOptions gen_opt;
-  gen_opt.sampler = SamplerChain(sc);  // validates before the model is loaded
+  gen_opt.sampler = SamplerChain(sampler_config(sampler_values));  // validates before the model is loaded
   gen_opt.max_tokens = n_predict;
+  gen_opt.stop = sampler_values.stop;
+  gen_opt.stop_at_eos = !vm.count("ignore-eos");
   gen_opt.add_special = !vm.count("no-bos");
   gen_opt.parse_special = vm.count("special") > 0;
 
@@ -75,9 +65,11 @@ int cmd_run(const std::vector<std::string>& args) {
     std::fflush(stdout);
   });
   std::fputc('\n', stdout);
-  std::fprintf(stderr, "\nprompt: %zu tokens in %.1f ms (%.1f tokens/s); generated: %zu tokens in %.1f ms (%.1f tokens/s); stop: %s\n",
+  std::fprintf(stderr,
+               "\nprompt: %zu tokens in %.1f ms (%.1f tokens/s); generated: %zu tokens in %.1f ms (%.1f tokens/s); "
+               "first token after %.1f ms; stop: %s\n",
                r.prompt_tokens.size(), r.prompt_seconds * 1e3, r.prompt_tps(), r.tokens.size(), r.generate_seconds * 1e3,
-               r.generate_tps(), to_string(r.reason));
+               r.generate_tps(), r.time_to_first_token * 1e3, r.reason_text());
   return 0;
 }
 

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Aggregator for generation/: the Generator (prefill + decode loop with streaming and stop conditions).
 /// @defgroup generation Generation
-/// Prompt processing and decoding with streaming callbacks, stop strings, deadlines and cancellation.
+/// Prompt processing and decoding with streaming callbacks, stop strings, end-of-generation tokens,
+/// token budgets, deadlines and cancellation, with timings.
 #pragma once
+#include <llmforge/generation/cancel_token.hpp>
 #include <llmforge/generation/generator.hpp>
+#include <llmforge/generation/stop_conditions.hpp>
+#include <llmforge/generation/stop_string_filter.hpp>

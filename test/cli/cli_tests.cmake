@@ -23,6 +23,27 @@ llmforge_cli_test(top_p_out_of_range EXIT fail REGEX "top-p must be in" ARGS run
 llmforge_cli_test(prompt_longer_than_context EXIT fail REGEX "context holds"
                   ARGS run -p "Once upon a time there was a little girl named Lily and she liked to play" --ctx 8)
 llmforge_cli_test(unknown_option EXIT fail REGEX "unrecognised option|unrecognized option" ARGS run -p hi --bogus)
+# --stop (repeatable): the output ends right before the first stop string; the greedy story is
+# "Once upon a time, there was a little girl named Lily." and "le gi" spans "little" and " girl".
+llmforge_cli_test(run_stop_string EXIT ok REGEX "Once upon a time, there was a litt[^a-z]*prompt: .*stop: stop_string"
+                  ARGS run -p "Once upon a time" -n 32 --temp 0 --stop "le gi")
+llmforge_cli_test(run_stop_repeatable_earliest_wins EXIT ok REGEX "^Once upon a time[^a-z]*prompt: .*stop: stop_string"
+                  ARGS run -p "Once upon a time" -n 32 --temp 0 --stop "named" --stop ", there")
+llmforge_cli_test(run_all_sampler_options EXIT ok REGEX "Once upon a time"
+                  ARGS run -p "Once upon a time" -n 8 --top-k 20 --top-p 0.9 --min-p 0.1 --typical 0.95 --temp 0.7
+                       --dynatemp-range 0.2 --dynatemp-exp 1.5 --repeat-penalty 1.1 --repeat-last-n 32 --presence-penalty 0.1
+                       --frequency-penalty 0.1 --dry-multiplier 0.8 --dry-base 1.75 --dry-allowed-length 2
+                       --dry-penalty-last-n 64 --dry-sequence-breaker : --dry-sequence-breaker "\\n" --xtc-probability 0.5
+                       --xtc-threshold 0.1 --logit-bias 13+1 --logit-bias 2-inf --seed 7
+                       --samplers "penalties,dry,top_k,typ_p,top_p,min_p,xtc,temperature")
+llmforge_cli_test(run_mirostat_v2 EXIT ok REGEX "Once upon a time"
+                  ARGS run -p "Once upon a time" -n 8 --mirostat 2 --mirostat-lr 0.1 --mirostat-ent 5 --seed 1)
+llmforge_cli_test(bad_dry_base EXIT fail REGEX "dry base must be a finite number >= 1, got 0.5" ARGS run -p hi --dry-base 0.5)
+llmforge_cli_test(bad_sampler_stage EXIT fail REGEX "unknown sampler stage 'bogus'" ARGS run -p hi --samplers "top_k,bogus")
+llmforge_cli_test(bad_mirostat_version EXIT fail REGEX "mirostat must be 0 .off. or 2" ARGS run -p hi --mirostat 1)
+llmforge_cli_test(bad_xtc_probability EXIT fail REGEX "xtc probability must be in .0, 1." ARGS run -p hi --xtc-probability 2)
+llmforge_cli_test(bad_typical EXIT fail REGEX "typical-p must be in" ARGS run -p hi --typical 0)
+llmforge_cli_test(bad_logit_bias EXIT fail REGEX "--logit-bias: 'abc' is not TOKEN" ARGS run -p hi --logit-bias abc)
 llmforge_cli_test(tokenize_gguf EXIT ok REGEX "^1 403 407 261 378" ARGS tokenize -m ${_stories} -p "Once upon a time")
 llmforge_cli_test(info_json EXIT ok REGEX "\"weight_bytes\"" ARGS info -m ${_stories} --json)
 llmforge_cli_test(bench_json_roofline EXIT ok REGEX "\"tg_roofline_pct\": [0-9]"

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Generator: prompt processing + token-by-token decoding with streaming, stop strings, deadlines and cancellation.
+// Generator: prompt processing + token-by-token decoding with streaming, stop conditions and timings.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -14,37 +13,34 @@
 #include <string_view>
 #include <vector>
 
+#include <llmforge/generation/cancel_token.hpp>
+#include <llmforge/generation/stop_conditions.hpp>
 #include <llmforge/models/model.hpp>
 #include <llmforge/sampling/sampler.hpp>
 #include <llmforge/tokenizer/tokenizer.hpp>
 
 namespace llmforge {
 
-/// Why generation ended.
-enum class StopReason { MaxTokens, EndOfSequence, StopString, ContextFull, Deadline, Cancelled };
-
-[[nodiscard]] inline const char* to_string(StopReason r) noexcept {
-  switch (r) {
-    case StopReason::MaxTokens: return "max_tokens";
-    case StopReason::EndOfSequence: return "eos";
-    case StopReason::StopString: return "stop_string";
-    case StopReason::ContextFull: return "context_full";
-    case StopReason::Deadline: return "deadline";
-    case StopReason::Cancelled: return "cancelled";
-  }
-  return "unknown";
-}
-
-/// Per-request generation settings.
+/// Per-request generation settings. To get log-probabilities, ask the sampler:
+/// `.sampler = SamplerChain{}.logprobs(5)`.
 struct GenerateOptions {
   std::size_t max_tokens = 128;
   SamplerChain sampler = SamplerChain::greedy();
-  std::vector<std::string> stop;                                ///< stop strings (not included in the output)
+  std::vector<std::string> stop;                                ///< stop strings (neither they nor what follows is output)
   bool add_special = true;                                      ///< add BOS/EOS as the vocabulary says
   bool parse_special = false;                                   ///< recognise special-token text in the prompt
-  bool stop_at_eos = true;                                      ///< end at an end-of-generation token
-  std::optional<std::chrono::steady_clock::time_point> deadline;
-  const std::atomic<bool>* cancel = nullptr;                    ///< set to true from another thread to stop early
+  bool stop_at_eos = true;                                      ///< end at any end-of-generation token (EOS, EOT, EOM, ...)
+  std::optional<std::chrono::steady_clock::time_point> deadline;  ///< checked before every token
+  CancelToken cancel;                                           ///< checked before every token (`&atomic_bool` works too)
+  std::vector<int32_t> stop_tokens;                             ///< further ids that end generation
+  /// Called for each output token, before its text is streamed, with its log-probabilities (nullptr
+  /// unless the sampler records them): what a server needs to stream per-token data.
+  std::function<void(int32_t id, const StepLogprobs* logprobs)> on_token;
+
+  /// The stop-related part, as a per-sequence StopTracker takes it.
+  [[nodiscard]] StopConditions stop_conditions() const {
+    return StopConditions{max_tokens, stop, stop_at_eos, stop_tokens, deadline, cancel};
+  }
 };
 
 /// Settings of a Generator (its session).
@@ -54,22 +50,31 @@ struct GeneratorOptions {
   std::optional<KvType> cache_type_k, cache_type_v;  ///< KV cache types (see SessionOptions)
 };
 
-/// What a generate() call produced, with timings.
+/// What a generate() call produced, why it stopped, and how long it took.
 struct GenerationResult {
   std::vector<int32_t> prompt_tokens;
-  std::vector<int32_t> tokens;  ///< generated ids (an EOS that ended generation is not included)
-  std::string text;             ///< generated text (stop strings removed)
+  std::vector<int32_t> tokens;  ///< generated ids (an end-of-generation or stop token that ended generation is not included)
+  std::string text;             ///< generated text (ends before the first stop string)
   StopReason reason = StopReason::MaxTokens;
-  double prompt_seconds = 0, generate_seconds = 0;
+  std::string stop_string;       ///< the stop string that ended generation, if any
+  int32_t stop_token = -1;       ///< the end-of-generation / stop token that ended generation, if any
+  std::vector<StepLogprobs> logprobs;  ///< one per entry of `tokens` when the sampler records them
+  double prompt_seconds = 0;     ///< prefill: the forward pass over the prompt
+  double generate_seconds = 0;   ///< from the end of prefill to the end (sampling + decode steps)
+  double time_to_first_token = 0;  ///< from the call to the first sampled token (prefill included)
 
+  [[nodiscard]] const char* reason_text() const noexcept { return to_string(reason); }
+  /// Prefill speed, prompt tokens per second.
   [[nodiscard]] double prompt_tps() const { return prompt_seconds > 0 ? prompt_tokens.size() / prompt_seconds : 0; }
+  /// Decode speed, generated tokens per second.
   [[nodiscard]] double generate_tps() const { return generate_seconds > 0 ? tokens.size() / generate_seconds : 0; }
 };
 
 /// Runs a model on prompts. Owns one session (KV cache + threads); each generate() starts a new sequence.
 class Generator {
  public:
-  /// Called with each new piece of text as soon as it is final (never a broken UTF-8 sequence).
+  /// Called with each new piece of text as soon as it is final (never a broken UTF-8 sequence, never
+  /// bytes that might still turn out to start a stop string).
   using OnText = std::function<void(std::string_view)>;
 
   Generator(std::shared_ptr<const Model> model, const GeneratorOptions& opt = {})
@@ -87,93 +92,98 @@ class Generator {
     return generate_tokens(ids, std::move(opt), on_text);
   }
 
-  /// Generates a continuation of already tokenized input. @throws ConfigError if the prompt is
-  /// empty or longer than the context.
+  /// Generates a continuation of already tokenized input. Cancellation and the deadline are checked
+  /// before the prefill and before every token, so at most one token follows a request to stop.
+  /// @throws ConfigError if the prompt is empty or longer than the context, or the sampler rejects it.
   GenerationResult generate_tokens(std::span<const int32_t> prompt, GenerateOptions opt, const OnText& on_text = {}) {
     using Clock = std::chrono::steady_clock;
+    const auto t0 = Clock::now();
     GenerationResult r;
     r.prompt_tokens.assign(prompt.begin(), prompt.end());
     if (prompt.empty()) throw ConfigError("the prompt is empty (no tokens to start from)");
     if (prompt.size() >= session_.kv.capacity())
       throw ConfigError("the prompt has " + std::to_string(prompt.size()) + " tokens but the context holds " +
                         std::to_string(session_.kv.capacity()) + "; shorten the prompt or raise --ctx");
-    session_.reset();
-    opt.sampler.reset();
-    for (int32_t id : prompt) opt.sampler.accept(id);
-
-    const auto t0 = Clock::now();
-    model_->forward(session_, prompt, logits_);
-    const auto t1 = Clock::now();
-    r.prompt_seconds = std::chrono::duration<double>(t1 - t0).count();
-
     const tokenizer::Tokenizer* tok = model_->has_tokenizer() ? &model_->tokenizer() : nullptr;
-    std::optional<tokenizer::StreamDecoder> decoder;
-    if (tok) decoder.emplace(*tok, prompt);  // the prompt is context: a continuation keeps its leading space
-    StopFilter filter(opt.stop, on_text, r.text);
+    prepare_sampler(opt.sampler, tok);
+    session_.reset();
+    opt.sampler.reset();  // a new sequence: the seed's stream from its start, penalties see only this prompt
+    for (int32_t id : prompt) opt.sampler.accept(id);
+    StopTracker stop(opt.stop_conditions(), tok, prompt);
+    std::string piece;
+    const auto emit = [&] {
+      if (piece.empty()) return;
+      r.text += piece;
+      if (on_text) on_text(piece);
+      piece.clear();
+    };
+
+    auto t1 = Clock::now();
+    if (auto why = stop.before_step(t1)) {
+      r.reason = *why;
+      return r;
+    }
+    model_->forward(session_, prompt, logits_);
+    const auto prefill_start = t1;
+    t1 = Clock::now();
+    r.prompt_seconds = std::chrono::duration<double>(t1 - prefill_start).count();
     r.reason = StopReason::MaxTokens;
-    for (std::size_t i = 0; i < opt.max_tokens; ++i) {
-      if (opt.cancel && opt.cancel->load()) { r.reason = StopReason::Cancelled; break; }
-      if (opt.deadline && Clock::now() >= *opt.deadline) { r.reason = StopReason::Deadline; break; }
+    for (;;) {
+      if (auto why = stop.before_step()) {
+        r.reason = *why;
+        break;
+      }
       const int32_t id = opt.sampler.sample(logits_);
-      if (opt.stop_at_eos && tok && tok->is_eog(id)) { r.reason = StopReason::EndOfSequence; break; }
+      if (r.tokens.empty()) r.time_to_first_token = std::chrono::duration<double>(Clock::now() - t0).count();
+      const auto why = stop.on_token(id, piece);
+      if (why == StopReason::EndOfSequence || why == StopReason::StopToken) {
+        r.reason = *why;
+        break;
+      }
       r.tokens.push_back(id);
-      if (decoder && filter.push(decoder->push(id))) { r.reason = StopReason::StopString; break; }
-      if (i + 1 == opt.max_tokens) break;
-      if (session_.pos >= session_.kv.capacity()) { r.reason = StopReason::ContextFull; break; }
+      const StepLogprobs* lp = opt.sampler.last_logprobs();
+      if (lp) r.logprobs.push_back(*lp);
+      if (opt.on_token) opt.on_token(id, lp);
+      emit();
+      if (why) {
+        r.reason = *why;
+        break;
+      }
+      if (stop.generated() >= opt.max_tokens) break;  // no forward pass for a token nobody will sample
+      if (session_.pos >= session_.kv.capacity()) {
+        r.reason = StopReason::ContextFull;
+        break;
+      }
       model_->forward(session_, std::span<const int32_t>(&id, 1), logits_);
     }
-    if (decoder && r.reason != StopReason::StopString) filter.finish(decoder->flush());
+    if (stop.finish(piece)) r.reason = StopReason::StopString;
+    emit();
+    r.stop_string = stop.matched_stop();
+    r.stop_token = stop.stop_token();
     r.generate_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
     return r;
   }
 
  private:
-  /// Holds back text that might be the start of a stop string; emits the rest.
-  class StopFilter {
-   public:
-    StopFilter(const std::vector<std::string>& stops, const OnText& out, std::string& all) : stops_(stops), out_(out), all_(all) {}
-    /// Adds text; returns true if a stop string appeared (text before it is emitted, it is not).
-    bool push(std::string_view piece) {
-      pending_ += piece;
-      for (const auto& s : stops_) {
-        if (s.empty()) continue;
-        if (auto at = pending_.find(s); at != std::string::npos) {
-          emit(pending_.substr(0, at));
-          pending_.clear();
-          return true;
-        }
-      }
-      // Keep the longest suffix that is a prefix of some stop string.
-      std::size_t hold = 0;
-      for (const auto& s : stops_)
-        for (std::size_t k = std::min(s.size() - (s.empty() ? 0 : 1), pending_.size()); k > hold; --k)
-          if (pending_.compare(pending_.size() - k, k, s, 0, k) == 0) { hold = k; break; }
-      emit(pending_.substr(0, pending_.size() - hold));
-      pending_.erase(0, pending_.size() - hold);
-      return false;
+  /// Gives the sampler what it needs to know about the vocabulary (DRY's text breakers), resolving
+  /// each breaker list once per Generator.
+  void prepare_sampler(SamplerChain& s, const tokenizer::Tokenizer* tok) {
+    if (!s.needs_vocabulary() || !tok) return;
+    const auto& breakers = s.config().dry_sequence_breakers;
+    if (!dry_cache_ || dry_cache_key_ != breakers) {
+      VocabularyText v{tok->vocab_size(), [tok](int32_t id) { return tok->piece(id, true); },
+                       [tok](std::string_view text) { return tok->encode(text, tokenizer::EncodeOptions{false, false}); }};
+      dry_cache_ = std::make_shared<const DryBreakers>(breakers, v);
+      dry_cache_key_ = breakers;
     }
-    void finish(std::string_view rest) {
-      if (!push(rest)) {
-        emit(pending_);
-        pending_.clear();
-      }
-    }
-
-   private:
-    void emit(std::string_view s) {
-      if (s.empty()) return;
-      all_ += s;
-      if (out_) out_(s);
-    }
-    const std::vector<std::string>& stops_;
-    const OnText& out_;
-    std::string& all_;
-    std::string pending_;
-  };
+    s.set_dry_breakers(dry_cache_);
+  }
 
   std::shared_ptr<const Model> model_;
   Session session_;
   std::vector<float> logits_;
+  std::vector<std::string> dry_cache_key_;
+  std::shared_ptr<const DryBreakers> dry_cache_;
 };
 
 }  // namespace llmforge
