@@ -3,7 +3,9 @@
 // stored in 16-position tiles (kv/kv_cache.hpp). Up to 8 query rows of one KV head (the query heads of
 // a group, and several tokens of a prompt) share every key and value load: the scores of a tile are
 // 8 rows x 16 positions, accumulated over the head dimension with one key load per 8 multiply-adds,
-// and the values are added into 8 output rows per value load. Scalar reference: attention_reference.hpp.
+// and the values are added into 8 output rows per value load. The softmax state advances 64 positions
+// (four tiles) at a time, so its reductions and rescaling are paid once per 64 keys. Scalar reference:
+// attention_reference.hpp.
 #if defined(LLMFORGE_KERNELS_ATTENTION_INL_HPP_) == defined(HWY_TARGET_TOGGLE)
 #ifdef LLMFORGE_KERNELS_ATTENTION_INL_HPP_
 #undef LLMFORGE_KERNELS_ATTENTION_INL_HPP_
@@ -31,6 +33,7 @@ namespace hn = hwy::HWY_NAMESPACE;
 using DF = hn::ScalableTag<float>;
 using V = hn::Vec<DF>;
 constexpr std::size_t kT = kAttnKeyTile;
+constexpr std::size_t kB = 4 * kT;  // positions per softmax step (score rows are kB floats apart)
 
 // Lanes [j0, j0 + N) of key dimension `i` in a key tile (`hd` dimensions) as f32; Q8_0 lanes still
 // need their scales (KeyScales).
@@ -85,7 +88,7 @@ HWY_INLINE float ValueAt(const std::byte* row, std::size_t c) {
   }
 }
 
-// s[r * 16 + j] = dot(q_r, key j of the tile) for R query rows (rows `hd` apart).
+// s[r * kB + j] = dot(q_r, key j of the tile) for R query rows (rows `hd` apart).
 template <std::size_t R, KvElem E>
 HWY_INLINE void TileScores(const std::byte* tile, const float* q, std::size_t hd, float* s) {
   const DF d;
@@ -115,20 +118,20 @@ HWY_INLINE void TileScores(const std::byte* tile, const float* q, std::size_t hd
     }
     hn::StoreU(a0, d, s + j0);
     if constexpr (R >= 4) {
-      hn::StoreU(a1, d, s + kT + j0);
-      hn::StoreU(a2, d, s + 2 * kT + j0);
-      hn::StoreU(a3, d, s + 3 * kT + j0);
+      hn::StoreU(a1, d, s + kB + j0);
+      hn::StoreU(a2, d, s + 2 * kB + j0);
+      hn::StoreU(a3, d, s + 3 * kB + j0);
     }
     if constexpr (R >= 8) {
-      hn::StoreU(a4, d, s + 4 * kT + j0);
-      hn::StoreU(a5, d, s + 5 * kT + j0);
-      hn::StoreU(a6, d, s + 6 * kT + j0);
-      hn::StoreU(a7, d, s + 7 * kT + j0);
+      hn::StoreU(a4, d, s + 4 * kB + j0);
+      hn::StoreU(a5, d, s + 5 * kB + j0);
+      hn::StoreU(a6, d, s + 6 * kB + j0);
+      hn::StoreU(a7, d, s + 7 * kB + j0);
     }
   }
 }
 
-// o_r = o_r * f[r] + sum_{j in [jlo, jhi)} p[r * 16 + j - base] * value_j for R output rows (`vd` apart).
+// o_r = o_r * f[r] + sum_{j in [jlo, jhi)} p[r * kB + j - base] * value_j for R output rows (`vd` apart).
 template <std::size_t R, KvElem E>
 HWY_INLINE void TileValues(const std::byte* v, std::size_t v_stride, std::size_t base, std::size_t jlo, std::size_t jhi,
                            const float* p, const float* f, float* o, std::size_t vd) {
@@ -154,15 +157,15 @@ HWY_INLINE void TileValues(const std::byte* v, std::size_t v_stride, std::size_t
       const float* pj = p + (j - base);
       o0 = hn::MulAdd(hn::Set(d, pj[0]), x, o0);
       if constexpr (R >= 4) {
-        o1 = hn::MulAdd(hn::Set(d, pj[kT]), x, o1);
-        o2 = hn::MulAdd(hn::Set(d, pj[2 * kT]), x, o2);
-        o3 = hn::MulAdd(hn::Set(d, pj[3 * kT]), x, o3);
+        o1 = hn::MulAdd(hn::Set(d, pj[kB]), x, o1);
+        o2 = hn::MulAdd(hn::Set(d, pj[2 * kB]), x, o2);
+        o3 = hn::MulAdd(hn::Set(d, pj[3 * kB]), x, o3);
       }
       if constexpr (R >= 8) {
-        o4 = hn::MulAdd(hn::Set(d, pj[4 * kT]), x, o4);
-        o5 = hn::MulAdd(hn::Set(d, pj[5 * kT]), x, o5);
-        o6 = hn::MulAdd(hn::Set(d, pj[6 * kT]), x, o6);
-        o7 = hn::MulAdd(hn::Set(d, pj[7 * kT]), x, o7);
+        o4 = hn::MulAdd(hn::Set(d, pj[4 * kB]), x, o4);
+        o5 = hn::MulAdd(hn::Set(d, pj[5 * kB]), x, o5);
+        o6 = hn::MulAdd(hn::Set(d, pj[6 * kB]), x, o6);
+        o7 = hn::MulAdd(hn::Set(d, pj[7 * kB]), x, o7);
       }
     }
     hn::StoreU(o0, d, o + c);
@@ -182,7 +185,7 @@ HWY_INLINE void TileValues(const std::byte* v, std::size_t v_stride, std::size_t
     for (; c < vd; ++c)
       for (std::size_t r = 0; r < R; ++r) {
         float acc = o[r * vd + c] * f[r];
-        for (std::size_t j = jlo; j < jhi; ++j) acc += p[r * kT + j - base] * ValueAt<E>(v + j * v_stride, c);
+        for (std::size_t j = jlo; j < jhi; ++j) acc += p[r * kB + j - base] * ValueAt<E>(v + j * v_stride, c);
         o[r * vd + c] = acc;
       }
   }
@@ -198,30 +201,30 @@ HWY_INLINE V ExpNonPositive(DF d, V x) {
   return hn::IfThenZeroElse(tiny, hn::Mul(j, nnops::Pow2(d, n)));
 }
 
-// Turns one row's 16 scores (positions base..base+15; valid [a, b)) into weights, updating m, l and
+// Turns one row's kB scores (positions base..base+kB-1; valid [a, b)) into weights, updating m, l and
 // the row's output scale f (weights all zero and f = 1 if no position is valid).
 HWY_INLINE void RowSoftmax(float* s, std::size_t base, std::size_t a, std::size_t b, float softcap, float& m, float& l,
                            float& f) {
   const float ninf = -std::numeric_limits<float>::infinity();
   if (a >= b) {
-    std::fill(s, s + kT, 0.0f);
+    std::fill(s, s + kB, 0.0f);
     f = 1.0f;
     return;
   }
   if (softcap > 0)
     for (std::size_t j = a; j < b; ++j) s[j - base] = std::tanh(s[j - base] / softcap) * softcap;
   for (std::size_t j = base; j < a; ++j) s[j - base] = ninf;
-  for (std::size_t j = b; j < base + kT; ++j) s[j - base] = ninf;
+  for (std::size_t j = b; j < base + kB; ++j) s[j - base] = ninf;
   const DF d;
   const std::size_t N = hn::Lanes(d);
   V vmax = hn::Set(d, ninf);
-  for (std::size_t j = 0; j < kT; j += N) vmax = hn::Max(vmax, hn::LoadU(d, s + j));
+  for (std::size_t j = 0; j < kB; j += N) vmax = hn::Max(vmax, hn::LoadU(d, s + j));
   const float mb = hn::GetLane(hn::MaxOfLanes(d, vmax));
   const float mnew = std::max(m, mb);
   f = m == ninf ? 0.0f : std::exp(m - mnew);
   V sum = hn::Zero(d);
   const V vm = hn::Set(d, mnew);
-  for (std::size_t j = 0; j < kT; j += N) {
+  for (std::size_t j = 0; j < kB; j += N) {
     const V p = ExpNonPositive(d, hn::Sub(hn::LoadU(d, s + j), vm));
     sum = hn::Add(sum, p);
     hn::StoreU(p, d, s + j);
@@ -241,16 +244,17 @@ HWY_INLINE void AttnRows(const AttnKv& kv, const AttnQueries& q, std::size_t r0,
     hi = std::max(hi, std::min(q.end[r], p1));
   }
   if (lo >= hi) return;
-  HWY_ALIGN float s[R * kT];
+  HWY_ALIGN float s[R * kB];
   float f[R];
-  for (std::size_t t = lo / kT; t * kT < hi; ++t) {
-    const std::size_t base = t * kT;
-    TileScores<R, KE>(kv.k + t * kv.k_tile_stride, q.q + r0 * hd, hd, s);
+  for (std::size_t base = lo / kB * kB; base < hi; base += kB) {
+    // Scores of the block's tiles that hold attended positions; the others are masked below.
+    for (std::size_t t = std::max(base, lo) / kT; t * kT < std::min(hi, base + kB); ++t)
+      TileScores<R, KE>(kv.k + t * kv.k_tile_stride, q.q + r0 * hd, hd, s + (t * kT - base));
     for (std::size_t r = 0; r < R; ++r) {
-      const std::size_t a = std::max({q.begin[r0 + r], p0, base}), b = std::min({q.end[r0 + r], p1, base + kT});
-      RowSoftmax(s + r * kT, base, a, b, q.softcap, m[r0 + r], l[r0 + r], f[r]);
+      const std::size_t a = std::max({q.begin[r0 + r], p0, base}), b = std::min({q.end[r0 + r], p1, base + kB});
+      RowSoftmax(s + r * kB, base, a, b, q.softcap, m[r0 + r], l[r0 + r], f[r]);
     }
-    TileValues<R, VE>(kv.v, kv.v_row_stride, base, std::max(lo, base), std::min(hi, base + kT), s, f, o + r0 * vd, vd);
+    TileValues<R, VE>(kv.v, kv.v_row_stride, base, std::max(lo, base), std::min(hi, base + kB), s, f, o + r0 * vd, vd);
   }
 }
 
