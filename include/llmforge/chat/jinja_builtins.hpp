@@ -77,6 +77,7 @@ inline Value sort_key(const Value& v, bool case_sensitive) {
 inline Value do_round(const Value& v, CallArgs& a) {
   const int64_t prec = a.get(0, "precision", Value(int64_t{0})).as_int();
   const std::string method = text_of(a.get(1, "method", Value("common")));
+  if (method == "common" && (v.is_int() || v.is_bool())) return Value(v.as_int());  // Python's round(int, n) stays int
   const double scale = std::pow(10.0, static_cast<double>(prec));
   const double x = v.as_double() * scale;
   double r;

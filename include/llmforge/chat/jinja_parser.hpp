@@ -93,7 +93,7 @@ class Parser {
     while (true) {
       const Token& t = peek();
       if (t.kind == TokenKind::End) {
-        if (!stop.empty()) fail(t.pos, "unexpected end of template; expected '{% " + std::string(stop.front()) + " %}'");
+        if (!stop.empty()) fail(t.pos, "unexpected end of template; expected '{% " + std::string(stop.back()) + " %}'");
         return body;
       }
       if (t.kind == TokenKind::Text) {

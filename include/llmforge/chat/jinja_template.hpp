@@ -3,6 +3,7 @@
 // matching what Python's jinja2 prints for the templates models ship.
 #pragma once
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -123,11 +124,10 @@ class Template {
           throw TemplateError("range expected at least 1 argument, got 0");
         }
         if (step == 0) throw TemplateError("range() arg 3 must not be zero");
+        const long double count = std::ceil((static_cast<long double>(stop) - start) / step);
+        if (count > static_cast<long double>(max_range)) throw TemplateError("range() is longer than " + std::to_string(max_range) + " items");
         std::vector<Value> out;
-        for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-          if (out.size() >= max_range) throw TemplateError("range() is longer than " + std::to_string(max_range) + " items");
-          out.emplace_back(i);
-        }
+        for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.emplace_back(i);
         return Value::list(std::move(out));
       });
       auto make_dict = [](bool ns) {
