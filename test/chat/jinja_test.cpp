@@ -124,7 +124,15 @@ BOOST_AUTO_TEST_CASE(deep_nesting_is_rejected_not_a_crash) {
   for (int i = 0; i < 1000; ++i) blocks += "{% if true %}";
   expect_error(blocks, "nests deeper than 200 levels");
   expect_error("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", "macro 'f' nests deeper than 100 calls");
-  expect_error("{% set ns = namespace() %}{% set ns.self = ns %}{{ ns | tojson }}", "nests deeper than 512 levels");
+  expect_error("{% set ns = namespace() %}{% set ns.self = ns %}{{ ns | tojson }}", "value nests deeper than 512 levels");
+  expect_error("{% set ns = namespace() %}{% set ns.self = ns %}{{ ns }}", "value nests deeper than 512 levels");
+  expect_error("{% set ns = namespace() %}{% set ns.self = ns %}{{ ns == ns }}", "value nests deeper than 512 levels");
+  expect_error("{% set ns = namespace(x=[]) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}",
+               "value nests deeper than 512 levels");
+  expect_error("{% set ns = namespace(x=none) %}{% for i in range(100000) %}{% set ns.x = namespace(p=ns.x) %}{% endfor %}",
+               "value nests deeper than 512 levels");
+  const std::string deep_json = std::string(100000, '[') + std::string(100000, ']');
+  BOOST_CHECK_THROW((void)lf::chat::ChatTemplate("x").apply(nlohmann::ordered_json::parse(deep_json)), lf::TemplateError);
 }
 
 BOOST_AUTO_TEST_CASE(huge_outputs_are_rejected) {

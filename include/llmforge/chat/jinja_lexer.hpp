@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <llmforge/core/error.hpp>
+#include <llmforge/tokenizer/utf8.hpp>
 
 namespace llmforge::jinja {
 
@@ -56,24 +57,6 @@ inline bool is_name_start(char c) {
 }
 inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-inline void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 /// Decodes the body of a string literal with Python's escapes (\n, \t, \\, \', \xNN, \uNNNN, ...);
 /// unknown escapes keep their backslash, as Python's unicode-escape codec does.
 inline std::string unescape(std::string_view s) {
@@ -95,7 +78,7 @@ inline std::string unescape(std::string_view s) {
         else if (h >= 'A' && h <= 'F') cp |= static_cast<uint32_t>(h - 'A' + 10);
         else return false;
       }
-      append_utf8(out, cp);
+      tokenizer::utf8::append(out, cp);
       i += n;
       return true;
     };
@@ -126,7 +109,7 @@ inline std::string unescape(std::string_view s) {
           std::size_t k = 0;
           while (k < 3 && i < s.size() && s[i] >= '0' && s[i] <= '7') cp = cp * 8 + static_cast<uint32_t>(s[i++] - '0'), ++k;
           --i;
-          append_utf8(out, cp);
+          tokenizer::utf8::append(out, cp);
         } else {
           out += '\\';
           out += c;

@@ -3,6 +3,8 @@
 // operator precedence and statements (if, for, set, macro, filter, break, continue).
 #pragma once
 
+#include <algorithm>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,7 +25,6 @@ class Parser {
 
   /// Parses the whole template. @throws TemplateError with line:column on syntax errors.
   Body parse_template() {
-    std::vector<std::string> stop;
     Body b = parse_body({});
     if (peek().kind != TokenKind::End) fail(peek().pos, "unexpected '" + peek_tag_name() + "'");
     return b;
@@ -77,6 +78,9 @@ class Parser {
   }
   std::string peek_tag_name() const { return peek(1).kind == TokenKind::Name ? peek(1).text : describe(peek()); }
 
+  static bool one_of(std::string_view s, std::initializer_list<std::string_view> set) {
+    return std::find(set.begin(), set.end(), s) != set.end();
+  }
   static ExprPtr make(Expr::Kind k, std::size_t pos) {
     auto e = std::make_unique<Expr>();
     e->kind = k;
@@ -136,7 +140,7 @@ class Parser {
       parse_block_filters(*s);
       expect_block_end();
       s->body = parse_body({"endfilter"});
-      end_tag("endfilter");
+      end_tag();
       return s;
     }
     if (name == "break" || name == "continue") {
@@ -148,7 +152,7 @@ class Parser {
       expect_block_end();
       s->kind = Stmt::Kind::FilterBlock;
       s->body = parse_body({"endgeneration"});
-      end_tag("endgeneration");
+      end_tag();
       return s;
     }
     static constexpr std::string_view kEnds[] = {"endif", "endfor", "endset", "endmacro", "endfilter", "else", "elif", "endgeneration"};
@@ -157,11 +161,11 @@ class Parser {
     fail(pos, "unknown statement '" + name + "' (supported: if, for, set, macro, filter, break, continue, raw, generation)");
   }
 
-  void end_tag(std::string_view name) {
-    next();  // {%
-    next();  // name
+  /// Consumes a closing tag such as `{% endif %}` (its name was checked by parse_body's stop list).
+  void end_tag() {
+    next();
+    next();
     expect_block_end();
-    (void)name;
   }
 
   StmtPtr parse_if(StmtPtr s) {
@@ -219,7 +223,7 @@ class Parser {
     if (next().text == "else") {
       expect_block_end();
       s->else_body = parse_body({"endfor"});
-      end_tag("endfor");
+      end_tag();
     } else {
       expect_block_end();
     }
@@ -252,7 +256,7 @@ class Parser {
     if (is_op("|")) parse_block_filters(*s);
     expect_block_end();
     s->body = parse_body({"endset"});
-    end_tag("endset");
+    end_tag();
     return s;
   }
 
@@ -283,7 +287,7 @@ class Parser {
     expect_op(")");
     expect_block_end();
     s->body = parse_body({"endmacro"});
-    end_tag("endmacro");
+    end_tag();
     return s;
   }
 
@@ -337,22 +341,18 @@ class Parser {
     return e;
   }
 
-  ExprPtr parse_or() {
-    auto e = parse_and();
-    while (is_name("or")) {
-      const std::size_t pos = next().pos;
-      e = binary("or", std::move(e), parse_and(), pos);
+  /// One left-associative level of binary operators (names like `or` or symbols like `+`) over `operand`.
+  ExprPtr left_assoc(std::initializer_list<std::string_view> ops, ExprPtr (Parser::*operand)()) {
+    auto e = (this->*operand)();
+    while ((peek().kind == TokenKind::Op || peek().kind == TokenKind::Name) && one_of(peek().text, ops)) {
+      const Token& t = next();
+      e = binary(t.text, std::move(e), (this->*operand)(), t.pos);
     }
     return e;
   }
-  ExprPtr parse_and() {
-    auto e = parse_not();
-    while (is_name("and")) {
-      const std::size_t pos = next().pos;
-      e = binary("and", std::move(e), parse_not(), pos);
-    }
-    return e;
-  }
+  // Jinja2's precedence, loosest first: or, and, not, comparisons, + -, ~, * / // %, **, unary, postfix.
+  ExprPtr parse_or() { return left_assoc({"or"}, &Parser::parse_and); }
+  ExprPtr parse_and() { return left_assoc({"and"}, &Parser::parse_not); }
   ExprPtr parse_not() {
     if (is_name("not")) {
       DepthGuard g(*this, peek().pos);
@@ -368,13 +368,8 @@ class Parser {
     while (true) {
       const std::size_t pos = peek().pos;
       std::string op;
-      if (peek().kind == TokenKind::Op &&
-          (peek().text == "==" || peek().text == "!=" || peek().text == "<" || peek().text == ">" || peek().text == "<=" ||
-           peek().text == ">=")) {
+      if ((peek().kind == TokenKind::Op && one_of(peek().text, {"==", "!=", "<", ">", "<=", ">="})) || is_name("in")) {
         op = next().text;
-      } else if (is_name("in")) {
-        next();
-        op = "in";
       } else if (is_name("not") && is_name("in", 1)) {
         next();
         next();
@@ -385,38 +380,11 @@ class Parser {
       e = binary(op, std::move(e), parse_math1(), pos);
     }
   }
-  ExprPtr parse_math1() {
-    auto e = parse_concat();
-    while (is_op("+") || is_op("-")) {
-      const Token& t = next();
-      e = binary(t.text, std::move(e), parse_concat(), t.pos);
-    }
-    return e;
-  }
-  ExprPtr parse_concat() {
-    auto e = parse_math2();
-    while (is_op("~")) {
-      const std::size_t pos = next().pos;
-      e = binary("~", std::move(e), parse_math2(), pos);
-    }
-    return e;
-  }
-  ExprPtr parse_math2() {
-    auto e = parse_pow();
-    while (is_op("*") || is_op("/") || is_op("//") || is_op("%")) {
-      const Token& t = next();
-      e = binary(t.text, std::move(e), parse_pow(), t.pos);
-    }
-    return e;
-  }
-  ExprPtr parse_pow() {
-    auto e = parse_unary(true);
-    while (is_op("**")) {
-      const std::size_t pos = next().pos;
-      e = binary("**", std::move(e), parse_unary(true), pos);
-    }
-    return e;
-  }
+  ExprPtr parse_math1() { return left_assoc({"+", "-"}, &Parser::parse_concat); }
+  ExprPtr parse_concat() { return left_assoc({"~"}, &Parser::parse_math2); }
+  ExprPtr parse_math2() { return left_assoc({"*", "/", "//", "%"}, &Parser::parse_pow); }
+  ExprPtr parse_pow() { return left_assoc({"**"}, &Parser::parse_filtered_unary); }
+  ExprPtr parse_filtered_unary() { return parse_unary(true); }
   ExprPtr parse_unary(bool with_filter) {
     DepthGuard g(*this, peek().pos);
     ExprPtr e;
@@ -598,11 +566,8 @@ class Parser {
   bool starts_test_argument() const {
     const Token& t = peek();
     if (t.kind == TokenKind::String || t.kind == TokenKind::Int || t.kind == TokenKind::Float) return true;
-    if (t.kind == TokenKind::Op) return t.text == "[" || t.text == "{" || t.text == "-";
-    if (t.kind == TokenKind::Name)
-      return t.text != "else" && t.text != "or" && t.text != "and" && t.text != "if" && t.text != "is" && t.text != "in" &&
-             t.text != "not";
-    return false;
+    if (t.kind == TokenKind::Op) return one_of(t.text, {"[", "{", "-"});
+    return t.kind == TokenKind::Name && !one_of(t.text, {"else", "or", "and", "if", "is", "in", "not"});
   }
 
   ExprPtr parse_filters_and_tests(ExprPtr e) {

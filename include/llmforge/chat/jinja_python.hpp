@@ -12,11 +12,9 @@
 #include <vector>
 
 #include <llmforge/chat/jinja_value.hpp>
+#include <llmforge/tokenizer/utf8.hpp>
 
 namespace llmforge::jinja::py {
-
-/// Values nested deeper than this (in repr, JSON or JSON input) are rejected rather than recursed into.
-inline constexpr int kMaxValueDepth = 512;
 
 /// Byte offsets of the code points of UTF-8 `s`, plus `s.size()` at the end.
 inline std::vector<std::size_t> code_points(std::string_view s) {
@@ -203,15 +201,14 @@ inline void json_string(std::string& out, std::string_view s, bool ensure_ascii)
       std::snprintf(buf, sizeof buf, "\\u%04x", c);
       out += buf;
     } else if (c >= 0x80 && ensure_ascii) {
-      // Decode one UTF-8 sequence and write it as \uXXXX (a surrogate pair above U+FFFF).
-      const int n = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
-      uint32_t cp = c & (n == 3 ? 0x07 : n == 2 ? 0x0F : 0x1F);
-      for (int k = 0; k < n && i + 1 < s.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[++i]) & 0x3F);
+      // One code point as \uXXXX (a surrogate pair above U+FFFF), like Python's json.dumps.
+      char32_t cp = tokenizer::utf8::decode(s, i);
+      --i;
       if (cp >= 0x10000) {
         cp -= 0x10000;
-        std::snprintf(buf, sizeof buf, "\\u%04x\\u%04x", 0xD800 + (cp >> 10), 0xDC00 + (cp & 0x3FF));
+        std::snprintf(buf, sizeof buf, "\\u%04x\\u%04x", static_cast<unsigned>(0xD800 + (cp >> 10)), static_cast<unsigned>(0xDC00 + (cp & 0x3FF)));
       } else {
-        std::snprintf(buf, sizeof buf, "\\u%04x", cp);
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
       }
       out += buf;
     } else {
@@ -234,7 +231,7 @@ inline std::string json_key(const Value& k) {
 
 /// Python's json.dumps(v, ...). @throws TemplateError for undefined values and functions.
 inline void dump_json(std::string& out, const Value& v, const JsonOptions& o, int level = 0) {
-  if (level > kMaxValueDepth) throw TemplateError("tojson: value nests deeper than " + std::to_string(kMaxValueDepth) + " levels");
+  check_value_depth(level);
   auto newline = [&](int lvl) {
     out += '\n';
     for (int k = 0; k < lvl; ++k) out += o.indent;

@@ -269,7 +269,10 @@ class Template {
         auto it = std::make_shared<Frame>(Frame{{}, f});
         assign(*it, s.targets, items[static_cast<std::size_t>(i)], s.pos);
         auto loop = std::make_shared<DictData>();
-        auto put = [&](const char* k, Value v) { loop->items.emplace_back(Value(k), std::move(v)); };
+        auto put = [&](const char* k, Value v) {
+          loop->depth = std::max(loop->depth, depth_of(v) + 1);
+          loop->items.emplace_back(Value(k), std::move(v));
+        };
         put("index", Value(i + 1));
         put("index0", Value(i));
         put("revindex", Value(n - i));

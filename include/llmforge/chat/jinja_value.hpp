@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -34,11 +35,13 @@ struct None {};
 struct ListData {
   std::vector<Value> items;
   bool tuple = false;
+  int depth = 1;  ///< nesting depth, kept to refuse values too deep to print or even destroy safely
 };
 /// An insertion-ordered Python dict; also the storage of `namespace()` objects and `loop`.
 struct DictData {
   std::vector<std::pair<Value, Value>> items;
   bool is_namespace = false;
+  int depth = 1;  ///< as ListData::depth; raised by set()
   [[nodiscard]] const Value* find(const Value& key) const;
   [[nodiscard]] const Value* find(std::string_view key) const;
   void set(Value key, Value value);
@@ -71,9 +74,8 @@ class Value {
   Value(DictPtr d) : v_(std::move(d)) {}
   Value(FunctionPtr f) : v_(std::move(f)) {}
 
-  static Value list(std::vector<Value> items = {}, bool tuple = false) {
-    return Value(std::make_shared<ListData>(ListData{std::move(items), tuple}));
-  }
+  /// A list (or tuple). @throws TemplateError when it would nest deeper than kMaxValueDepth.
+  static Value list(std::vector<Value> items = {}, bool tuple = false);
   static Value dict() { return Value(std::make_shared<DictData>()); }
   static Value function(std::string name, std::function<Value(CallArgs&)> fn) {
     return Value(std::make_shared<const Function>(Function{std::move(name), std::move(fn)}));
@@ -219,7 +221,15 @@ inline std::string string_repr(const std::string& s) {
   return out + q;
 }
 
-std::string to_repr(const Value& v);
+/// Values nested deeper than this (in repr, comparisons, JSON output or JSON input) raise a
+/// TemplateError instead of recursing further (a namespace can even hold itself).
+inline constexpr int kMaxValueDepth = 512;
+
+inline void check_value_depth(int depth) {
+  if (depth > kMaxValueDepth) throw TemplateError("value nests deeper than " + std::to_string(kMaxValueDepth) + " levels");
+}
+
+std::string to_repr(const Value& v, int depth = 0);
 
 /// Python's str() of a value, which is what `{{ v }}` prints; undefined prints as nothing.
 inline std::string to_str(const Value& v) {
@@ -231,7 +241,8 @@ inline std::string to_str(const Value& v) {
 }
 
 /// Python's repr() of a value (how lists and dicts show their items).
-inline std::string to_repr(const Value& v) {
+inline std::string to_repr(const Value& v, int depth) {
+  check_value_depth(depth);
   switch (v.type()) {
     case Value::Type::Undefined: return "";
     case Value::Type::None: return "None";
@@ -242,7 +253,7 @@ inline std::string to_repr(const Value& v) {
     case Value::Type::List: {
       const auto& l = *v.list_ptr();
       std::string out = l.tuple ? "(" : "[";
-      for (std::size_t i = 0; i < l.items.size(); ++i) out += (i ? ", " : "") + to_repr(l.items[i]);
+      for (std::size_t i = 0; i < l.items.size(); ++i) out += (i ? ", " : "") + to_repr(l.items[i], depth + 1);
       if (l.tuple && l.items.size() == 1) out += ",";
       return out + (l.tuple ? ")" : "]");
     }
@@ -250,7 +261,7 @@ inline std::string to_repr(const Value& v) {
       const auto& d = *v.dict_ptr();
       std::string out = d.is_namespace ? "<Namespace {" : "{";
       for (std::size_t i = 0; i < d.items.size(); ++i)
-        out += (i ? ", " : "") + to_repr(d.items[i].first) + ": " + to_repr(d.items[i].second);
+        out += (i ? ", " : "") + to_repr(d.items[i].first, depth + 1) + ": " + to_repr(d.items[i].second, depth + 1);
       return out + (d.is_namespace ? "}>" : "}");
     }
     case Value::Type::Function: return "<function " + v.function_ptr()->name + ">";
@@ -259,7 +270,8 @@ inline std::string to_repr(const Value& v) {
 }
 
 /// Python's `==` (1 == 1.0 == True; lists and dicts compare item by item).
-inline bool equals(const Value& a, const Value& b) {
+inline bool equals(const Value& a, const Value& b, int depth = 0) {
+  check_value_depth(depth);
   if (a.is_number() && b.is_number()) {
     if (a.is_float() || b.is_float()) return a.as_double() == b.as_double();
     return a.as_int() == b.as_int();
@@ -273,7 +285,7 @@ inline bool equals(const Value& a, const Value& b) {
       const auto &x = a.items(), &y = b.items();
       if (a.list_ptr()->tuple != b.list_ptr()->tuple || x.size() != y.size()) return false;
       for (std::size_t i = 0; i < x.size(); ++i)
-        if (!equals(x[i], y[i])) return false;
+        if (!equals(x[i], y[i], depth + 1)) return false;
       return true;
     }
     case Value::Type::Dict: {
@@ -281,7 +293,7 @@ inline bool equals(const Value& a, const Value& b) {
       if (x.items.size() != y.items.size()) return false;
       for (const auto& [k, val] : x.items) {
         const Value* o = y.find(k);
-        if (!o || !equals(val, *o)) return false;
+        if (!o || !equals(val, *o, depth + 1)) return false;
       }
       return true;
     }
@@ -291,7 +303,8 @@ inline bool equals(const Value& a, const Value& b) {
 }
 
 /// Python's `<` for numbers, strings and lists. @throws TemplateError for other types.
-inline bool less(const Value& a, const Value& b) {
+inline bool less(const Value& a, const Value& b, int depth = 0) {
+  check_value_depth(depth);
   if (a.is_number() && b.is_number()) {
     if (a.is_float() || b.is_float()) return a.as_double() < b.as_double();
     return a.as_int() < b.as_int();
@@ -300,8 +313,8 @@ inline bool less(const Value& a, const Value& b) {
   if (a.is_list() && b.is_list()) {
     const auto &x = a.items(), &y = b.items();
     for (std::size_t i = 0; i < x.size() && i < y.size(); ++i) {
-      if (less(x[i], y[i])) return true;
-      if (less(y[i], x[i])) return false;
+      if (less(x[i], y[i], depth + 1)) return true;
+      if (less(y[i], x[i], depth + 1)) return false;
     }
     return x.size() < y.size();
   }
@@ -318,7 +331,20 @@ inline const Value* DictData::find(std::string_view key) const {
     if (kv.first.is_string() && kv.first.str() == key) return &kv.second;
   return nullptr;
 }
+/// The nesting depth of a list or dict (0 for scalars).
+inline int depth_of(const Value& v) {
+  return v.is_list() ? v.list_ptr()->depth : v.is_dict() ? v.dict_ptr()->depth : 0;
+}
+inline Value Value::list(std::vector<Value> items, bool tuple) {
+  int depth = 1;
+  for (const auto& x : items) depth = std::max(depth, depth_of(x) + 1);
+  check_value_depth(depth);
+  return Value(std::make_shared<ListData>(ListData{std::move(items), tuple, depth}));
+}
 inline void DictData::set(Value key, Value value) {
+  const int d = std::max(depth_of(key), depth_of(value)) + 1;
+  check_value_depth(d);
+  depth = std::max(depth, d);
   for (auto& kv : items)
     if (equals(kv.first, key)) {
       kv.second = std::move(value);
@@ -328,7 +354,8 @@ inline void DictData::set(Value key, Value value) {
 }
 
 /// A JSON document as a template value (objects keep their key order).
-inline Value from_json(const nlohmann::ordered_json& j) {
+inline Value from_json(const nlohmann::ordered_json& j, int depth = 0) {
+  check_value_depth(depth);
   switch (j.type()) {
     case nlohmann::ordered_json::value_t::null: return Value(None{});
     case nlohmann::ordered_json::value_t::boolean: return Value(j.get<bool>());
@@ -342,12 +369,16 @@ inline Value from_json(const nlohmann::ordered_json& j) {
     case nlohmann::ordered_json::value_t::array: {
       std::vector<Value> items;
       items.reserve(j.size());
-      for (const auto& e : j) items.push_back(from_json(e));
+      for (const auto& e : j) items.push_back(from_json(e, depth + 1));
       return Value::list(std::move(items));
     }
     case nlohmann::ordered_json::value_t::object: {
       auto d = std::make_shared<DictData>();
-      for (const auto& [k, e] : j.items()) d->items.emplace_back(Value(k), from_json(e));
+      for (const auto& [k, e] : j.items()) {  // JSON keys are unique: no lookup needed
+        Value v = from_json(e, depth + 1);
+        d->depth = std::max(d->depth, depth_of(v) + 1);
+        d->items.emplace_back(Value(k), std::move(v));
+      }
       return Value(d);
     }
     default: return Value(None{});
