@@ -56,6 +56,7 @@ class ChatTemplate {
   [[nodiscard]] std::string apply(const nlohmann::ordered_json& messages, const ChatInputs& in = {}) const {
     using jinja::Value;
     jinja::Variables vars;
+    vars.reserve(8 + in.extra.size());
     vars.emplace_back("messages", jinja::from_json(messages));
     vars.emplace_back("tools", in.tools ? jinja::from_json(*in.tools) : Value(jinja::None{}));
     vars.emplace_back("documents", Value(jinja::None{}));
