@@ -87,7 +87,7 @@ llmforge_cli_test(template_builtin_fallback_is_announced EXIT ok
 llmforge_cli_test(template_needs_one_source EXIT fail REGEX "give exactly one of -m MODEL or --template"
                   ARGS template --messages ${_chat_data}/conversations/system_user.json)
 file(WRITE ${_tmp}/bad.jinja "line one\n{% for m in messages %}{{ m.content ")
-llmforge_cli_test(template_syntax_error EXIT fail REGEX "bad.jinja:2:23: unterminated expression"
+llmforge_cli_test(template_syntax_error EXIT fail REGEX "bad.jinja:2:24: unterminated expression"
                   ARGS template --template ${_tmp}/bad.jinja --messages ${_chat_data}/conversations/system_user.json)
 file(WRITE ${_tmp}/not_a_list.json "{\"role\": \"user\"}")
 llmforge_cli_test(template_messages_must_be_a_list EXIT fail REGEX "must hold a JSON list of messages"
