@@ -4,8 +4,10 @@
 // errors bad templates must raise (with line and column) and the limits that stop hostile input.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 
 #include <llmforge/chat.hpp>
@@ -141,6 +143,52 @@ BOOST_AUTO_TEST_CASE(huge_outputs_are_rejected) {
   BOOST_CHECK_THROW((void)Template("{% for i in range(100) %}0123456789-{% endfor %}").render({}, opt), lf::TemplateError);
   BOOST_CHECK_THROW((void)Template("{{ 'x' * 100000 }}").render({}, opt), lf::TemplateError);
   expect_error("{{ range(100000000) | length }}", "range() is longer than");
+}
+
+BOOST_AUTO_TEST_CASE(arithmetic_that_python_could_do_with_big_integers_is_an_error_not_undefined_behaviour) {
+  expect_error("{{ 9223372036854775807 + 1 }}", "integer result does not fit in 64 bits");
+  expect_error("{{ 3037000500 * 3037000500 }}", "integer result does not fit in 64 bits");
+  expect_error("{{ 2 ** 64 }}", "integer result does not fit in 64 bits");
+  expect_error("{{ 1e300 | int }}", "cannot convert 1e+300 to a 64-bit integer");
+  expect_error("{{ 'x' | indent(9223372036854775807) }}", "indent width 9223372036854775807 is larger than");
+  BOOST_TEST(render("{{ 9223372036854775807 % -2 }} {{ 9223372036854775807 // -2 }} {{ '' * 9223372036854775807 }}|{{ (-1) ** 9223372036854775807 }}") ==
+             "-1 -4611686018427387904 |-1");
+  BOOST_TEST(render("{{ range(0, 9223372036854775807, 4611686018427387904) | list }}") == "[0, 4611686018427387904]");
+}
+
+// Mutations of real templates (deleted, inserted and copied characters) must parse and render or raise
+// llmforge::Error, never crash; the sanitizer build (asan preset) turns memory errors into failures.
+BOOST_AUTO_TEST_CASE(mutated_real_templates_raise_errors_not_crashes) {
+  std::vector<std::string> sources;
+  for (const auto& e : fs::directory_iterator(lf::test::chat_data_dir() / "templates")) sources.push_back(lf::test::read_file(e.path()));
+  std::sort(sources.begin(), sources.end());
+  const auto msgs = nlohmann::ordered_json::parse(lf::test::read_file(lf::test::chat_data_dir() / "conversations/tool_call.json"));
+  const auto tools = nlohmann::ordered_json::parse(lf::test::read_file(lf::test::chat_data_dir() / "conversations/tools.json"));
+  const std::string alphabet = "{}%#-+()[]|.,:'\"~=<>!*/ \n\tabcxyz0123456789_";
+  std::mt19937 rng(20261207);
+  int rendered = 0, failed = 0;
+  for (int it = 0; it < 400; ++it) {
+    std::string s = sources[rng() % sources.size()];
+    for (int k = 0, n = 1 + static_cast<int>(rng() % 6); k < n && !s.empty(); ++k) {
+      const std::size_t p = rng() % s.size();
+      switch (rng() % 4) {
+        case 0: s.erase(p, 1 + rng() % 10); break;
+        case 1: s.insert(p, 1, alphabet[rng() % alphabet.size()]); break;
+        case 2: s[p] = alphabet[rng() % alphabet.size()]; break;
+        default: s.insert(p, s.substr(rng() % s.size(), rng() % 40));
+      }
+    }
+    try {
+      lf::chat::ChatInputs in{.add_generation_prompt = rng() % 2 == 0, .bos_token = "<s>"};
+      if (rng() % 2) in.tools = tools;
+      (void)lf::chat::ChatTemplate(s).apply(msgs, in);
+      ++rendered;
+    } catch (const lf::Error&) {
+      ++failed;
+    }
+  }
+  BOOST_TEST_MESSAGE(rendered << " mutated templates rendered, " << failed << " raised");
+  BOOST_TEST(rendered + failed == 400);
 }
 
 BOOST_AUTO_TEST_CASE(trailing_newline_is_dropped_once_like_jinja2) {

@@ -95,9 +95,17 @@ inline Value do_round(const Value& v, CallArgs& a) {
   return Value(r / scale);
 }
 
+/// A width or count argument, refused beyond `kMaxWidth` (so `indent(10**18)` is an error, not an allocation).
+inline constexpr int64_t kMaxWidth = int64_t{1} << 20;
+inline std::size_t width_arg(const Value& w, const char* what) {
+  const int64_t n = w.as_int();
+  if (n > kMaxWidth) throw TemplateError(std::string(what) + " " + std::to_string(n) + " is larger than " + std::to_string(kMaxWidth));
+  return static_cast<std::size_t>(std::max<int64_t>(0, n));
+}
+
 inline Value do_indent(const Value& v, CallArgs& a) {
   const Value w = a.get(0, "width", Value(int64_t{4}));
-  const std::string ind = w.is_string() ? w.str() : std::string(static_cast<std::size_t>(std::max<int64_t>(0, w.as_int())), ' ');
+  const std::string ind = w.is_string() ? w.str() : std::string(width_arg(w, "indent width"), ' ');
   const bool first = a.get(1, "first", Value(false)).truthy();
   const bool blank = a.get(2, "blank", Value(false)).truthy();
   const std::string s = text_of(v) + "\n";
@@ -119,7 +127,7 @@ inline Value do_tojson(const Value& v, CallArgs& a) {
   const Value indent = a.get(0, "indent", Value(None{}));
   if (!indent.is_none()) {
     o.indent_set = true;
-    o.indent = indent.is_string() ? indent.str() : std::string(static_cast<std::size_t>(std::max<int64_t>(0, indent.as_int())), ' ');
+    o.indent = indent.is_string() ? indent.str() : std::string(width_arg(indent, "tojson indent"), ' ');
     o.item_sep = ",";
   }
   const Value seps = a.get(999, "separators", Value(None{}));
@@ -133,10 +141,16 @@ inline Value do_tojson(const Value& v, CallArgs& a) {
   return Value(out);
 }
 
+/// Python's int(float), refused (rather than undefined behaviour) outside the 64-bit range.
+inline Value float_to_int(double d) {
+  if (!(d > -9.2233720368547758e18 && d < 9.2233720368547758e18)) throw TemplateError("cannot convert " + float_repr(d) + " to a 64-bit integer");
+  return Value(static_cast<int64_t>(d));
+}
+
 inline Value to_int(const Value& v, CallArgs& a) {
   const Value dflt = a.get(0, "default", Value(int64_t{0}));
   if (v.is_int() || v.is_bool()) return Value(v.as_int());
-  if (v.is_float()) return Value(static_cast<int64_t>(v.as_double()));
+  if (v.is_float()) return float_to_int(v.as_double());
   if (v.is_string()) {
     const std::string s = py::strip(v.str(), Value(), true, true);
     try {
@@ -144,7 +158,7 @@ inline Value to_int(const Value& v, CallArgs& a) {
       const long long i = std::stoll(s, &used, static_cast<int>(a.get(1, "base", Value(int64_t{10})).as_int()));
       if (used == s.size()) return Value(static_cast<int64_t>(i));
       const double d = std::stod(s, &used);
-      if (used == s.size()) return Value(static_cast<int64_t>(d));
+      if (used == s.size()) return float_to_int(d);
     } catch (const std::exception&) {
     }
   }
@@ -277,7 +291,10 @@ inline const std::map<std::string, FilterFn, std::less<>>& filters() {
     t["float"] = to_float;
     t["abs"] = [](const Value& v, CallArgs&) {
       if (v.is_float()) return Value(std::fabs(v.as_double()));
-      if (v.is_int() || v.is_bool()) return Value(v.as_int() < 0 ? -v.as_int() : v.as_int());
+      if (v.is_int() || v.is_bool()) {
+        if (v.as_int() == INT64_MIN) throw TemplateError("integer result does not fit in 64 bits");
+        return Value(v.as_int() < 0 ? -v.as_int() : v.as_int());
+      }
       throw TemplateError("bad operand type for abs(): '" + v.type_name() + "'");
     };
     t["round"] = do_round;
@@ -301,7 +318,7 @@ inline const std::map<std::string, FilterFn, std::less<>>& filters() {
     t["indent"] = do_indent;
     t["wordcount"] = [](const Value& v, CallArgs&) { return Value(static_cast<int64_t>(py::split(text_of(v), Value(), -1).size())); };
     t["batch"] = [](const Value& v, CallArgs& a) {
-      const int64_t n = a.get(0, "linecount").as_int();
+      const auto n = static_cast<int64_t>(width_arg(a.get(0, "linecount"), "batch linecount"));
       if (n <= 0) throw TemplateError("batch: linecount must be positive");
       const Value fill = a.get(1, "fill_with", Value(None{}));
       std::vector<Value> out, cur;
@@ -321,7 +338,10 @@ inline const std::map<std::string, FilterFn, std::less<>>& filters() {
       Value acc = a.get(1, "start", Value(int64_t{0}));
       for (const auto& x : iterate(v)) {
         const Value y = attr.is_string() ? get_path(x, attr.str()) : x;
-        acc = acc.is_float() || y.is_float() ? Value(acc.as_double() + y.as_double()) : Value(acc.as_int() + y.as_int());
+        int64_t r = 0;
+        if (acc.is_float() || y.is_float()) acc = Value(acc.as_double() + y.as_double());
+        else if (__builtin_add_overflow(acc.as_int(), y.as_int(), &r)) throw TemplateError("sum does not fit in 64 bits");
+        else acc = Value(r);
       }
       return acc;
     };
@@ -338,7 +358,7 @@ inline const std::map<std::string, FilterFn, std::less<>>& filters() {
     t["attr"] = [](const Value& v, CallArgs& a) { return get_attr(v, text_of(a.get(0, "name"))); };
     t["center"] = [](const Value& v, CallArgs& a) {
       const std::string s = text_of(v);
-      const auto w = static_cast<std::size_t>(std::max<int64_t>(0, a.get(0, "width", Value(int64_t{80})).as_int()));
+      const std::size_t w = width_arg(a.get(0, "width", Value(int64_t{80})), "center width");
       const std::size_t n = py::length(s);
       if (w <= n) return Value(s);
       const std::size_t total = w - n, left = total / 2 + (total & w & 1);

@@ -301,7 +301,11 @@ inline std::vector<std::size_t> slice_indices(int64_t n, const Value& start, con
   const int64_t b = clamp(start, st > 0 ? 0 : n - 1);
   const int64_t e = clamp(stop, st > 0 ? n : -1);
   std::vector<std::size_t> idx;
-  for (int64_t i = b; st > 0 ? i < e : i > e; i += st) idx.push_back(static_cast<std::size_t>(i));
+  for (int64_t i = b; st > 0 ? i < e : i > e;) {
+    idx.push_back(static_cast<std::size_t>(i));
+    if (st > 0 ? e - i <= st : i - e <= -st) break;  // the next step would pass the end (or overflow)
+    i += st;
+  }
   return idx;
 }
 

@@ -109,6 +109,12 @@ class Template {
   class Renderer {
    public:
     Renderer(const Source& src, const RenderOptions& opt) : src_(src), opt_(opt) {}
+    Renderer(const Renderer&) = delete;
+    Renderer& operator=(const Renderer&) = delete;
+    ~Renderer() {
+      for (auto& w : namespaces_)
+        if (auto d = w.lock()) std::vector<std::pair<Value, Value>>().swap(d->items);
+    }
 
     void add_builtins(Frame& g) {
       const std::size_t max_range = opt_.max_range;
@@ -127,13 +133,16 @@ class Template {
         const long double count = std::ceil((static_cast<long double>(stop) - start) / step);
         if (count > static_cast<long double>(max_range)) throw TemplateError("range() is longer than " + std::to_string(max_range) + " items");
         std::vector<Value> out;
-        for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.emplace_back(i);
+        const auto n = count > 0 ? static_cast<int64_t>(count) : 0;
+        out.reserve(static_cast<std::size_t>(n));
+        for (int64_t k = 0; k < n; ++k) out.emplace_back(start + k * step);  // stays between start and stop
         return Value::list(std::move(out));
       });
-      auto make_dict = [](bool ns) {
-        return [ns](CallArgs& a) {
+      auto make_dict = [this](bool ns) {
+        return [this, ns](CallArgs& a) {
           auto d = std::make_shared<DictData>();
           d->is_namespace = ns;
+          if (ns) namespaces_.push_back(d);
           for (const auto& v : a.args)
             if (v.is_dict())
               for (const auto& kv : v.dict_ptr()->items) d->set(kv.first, kv.second);
@@ -171,6 +180,7 @@ class Template {
     const RenderOptions& opt_;
     int depth_ = 0;
     int macro_depth_ = 0;
+    std::vector<std::weak_ptr<DictData>> namespaces_;  ///< emptied at the end: breaks cycles like `ns.self = ns`
 
     [[noreturn]] void fail_at(std::size_t pos, const std::string& msg) const {
       throw detail::LocatedError(src_.where(pos) + ": " + msg);
@@ -383,6 +393,7 @@ class Template {
           if (v.is_undefined()) fail_undefined(v);
           if (!v.is_number()) throw TemplateError("bad operand type for unary " + e.name + ": '" + v.type_name() + "'");
           if (e.name == "+") return v.is_float() ? v : Value(v.as_int());
+          if (!v.is_float() && v.as_int() == INT64_MIN) throw TemplateError("integer result does not fit in 64 bits");
           return v.is_float() ? Value(-v.as_double()) : Value(-v.as_int());
         }
         case Expr::Kind::Cond:
@@ -438,7 +449,8 @@ class Template {
         if (!count.is_int() && !count.is_bool()) return type_error();
         const int64_t n = std::max<int64_t>(0, count.as_int());
         const std::size_t unit = seq.is_string() ? seq.str().size() : seq.items().size();
-        if (unit && static_cast<std::size_t>(n) > opt_.max_output / unit) throw TemplateError("repetition result is too large");
+        if (unit == 0) return seq.is_string() ? Value("") : Value::list();
+        if (static_cast<std::size_t>(n) > opt_.max_output / unit) throw TemplateError("repetition result is too large");
         if (seq.is_string()) {
           std::string s;
           for (int64_t i = 0; i < n; ++i) s += seq.str();
@@ -454,9 +466,15 @@ class Template {
       }
       const bool fl = a.is_float() || b.is_float();
       const double x = a.as_double(), y = b.as_double();
-      if (op == "+") return fl ? Value(x + y) : Value(a.as_int() + b.as_int());
-      if (op == "-") return fl ? Value(x - y) : Value(a.as_int() - b.as_int());
-      if (op == "*") return fl ? Value(x * y) : Value(a.as_int() * b.as_int());
+      // Python's integers do not overflow; ours are 64-bit, so overflow is an error rather than a wrong number.
+      auto checked = [](bool overflow, const int64_t& r) {  // r by reference: read after the builtin wrote it
+        if (overflow) throw TemplateError("integer result does not fit in 64 bits");
+        return Value(r);
+      };
+      int64_t r = 0;
+      if (op == "+") return fl ? Value(x + y) : checked(__builtin_add_overflow(a.as_int(), b.as_int(), &r), r);
+      if (op == "-") return fl ? Value(x - y) : checked(__builtin_sub_overflow(a.as_int(), b.as_int(), &r), r);
+      if (op == "*") return fl ? Value(x * y) : checked(__builtin_mul_overflow(a.as_int(), b.as_int(), &r), r);
       if (op == "/") {
         if (y == 0) throw TemplateError("division by zero");
         return Value(x / y);
@@ -468,15 +486,24 @@ class Template {
           return op == "//" ? Value(q) : Value(x - q * y);
         }
         const int64_t p = a.as_int(), q = b.as_int();
-        int64_t d = p / q;
-        if ((p % q != 0) && ((p < 0) != (q < 0))) --d;
-        return op == "//" ? Value(d) : Value(p - d * q);
+        if (p == INT64_MIN && q == -1) throw TemplateError("integer result does not fit in 64 bits");
+        // Python rounds the quotient down and gives the remainder the divisor's sign.
+        int64_t d = p / q, m = p % q;
+        if (m != 0 && ((m < 0) != (q < 0))) {
+          --d;
+          m += q;
+        }
+        return op == "//" ? Value(d) : Value(m);
       }
       if (op == "**") {
-        if (!fl && b.as_int() >= 0) {
-          int64_t r = 1;
-          for (int64_t i = 0; i < b.as_int() && i < 64; ++i) r *= a.as_int();
-          return Value(r);
+        if (!fl && b.as_int() >= 0) {  // by squaring, with overflow checks
+          int64_t base = a.as_int(), e = b.as_int(), p = 1;
+          while (e > 0) {
+            if ((e & 1) && __builtin_mul_overflow(p, base, &p)) throw TemplateError("integer result does not fit in 64 bits");
+            e >>= 1;
+            if (e && __builtin_mul_overflow(base, base, &base)) throw TemplateError("integer result does not fit in 64 bits");
+          }
+          return Value(p);
         }
         return Value(std::pow(x, y));
       }

@@ -95,16 +95,17 @@ class Value {
   [[nodiscard]] bool is_dict() const noexcept { return type() == Type::Dict; }
   [[nodiscard]] bool is_function() const noexcept { return type() == Type::Function; }
 
-  [[nodiscard]] bool as_bool() const { return std::get<bool>(v_); }
-  [[nodiscard]] const std::string& str() const { return std::get<std::string>(v_); }
-  [[nodiscard]] const ListPtr& list_ptr() const { return std::get<ListPtr>(v_); }
-  [[nodiscard]] const DictPtr& dict_ptr() const { return std::get<DictPtr>(v_); }
+  // Accessors check the type: a template that passes the wrong kind of value gets a TemplateError.
+  [[nodiscard]] bool as_bool() const { return get<bool>("a bool"); }
+  [[nodiscard]] const std::string& str() const { return get<std::string>("a string"); }
+  [[nodiscard]] const ListPtr& list_ptr() const { return get<ListPtr>("a list"); }
+  [[nodiscard]] const DictPtr& dict_ptr() const { return get<DictPtr>("a dict"); }
   [[nodiscard]] const std::vector<Value>& items() const { return list_ptr()->items; }
-  [[nodiscard]] const FunctionPtr& function_ptr() const { return std::get<FunctionPtr>(v_); }
-  [[nodiscard]] const std::string& undefined_hint() const { return std::get<Undefined>(v_).hint; }
-  /// The integer value of a bool or int.
-  [[nodiscard]] int64_t as_int() const { return is_bool() ? (as_bool() ? 1 : 0) : std::get<int64_t>(v_); }
-  /// The value of any number as a double.
+  [[nodiscard]] const FunctionPtr& function_ptr() const { return get<FunctionPtr>("a function"); }
+  [[nodiscard]] const std::string& undefined_hint() const { return get<Undefined>("undefined").hint; }
+  /// The integer value of a bool or int. @throws TemplateError for other types.
+  [[nodiscard]] int64_t as_int() const { return is_bool() ? (as_bool() ? 1 : 0) : get<int64_t>("an integer"); }
+  /// The value of any number as a double. @throws TemplateError for other types.
   [[nodiscard]] double as_double() const { return is_float() ? std::get<double>(v_) : static_cast<double>(as_int()); }
 
   /// Python's type name, as error messages print it.
@@ -141,6 +142,12 @@ class Value {
 
  private:
   std::variant<Undefined, None, bool, int64_t, double, std::string, ListPtr, DictPtr, FunctionPtr> v_;
+
+  template <class T>
+  const T& get(const char* what) const {
+    if (const T* p = std::get_if<T>(&v_)) return *p;
+    throw TemplateError(std::string("expected ") + what + ", got a value of type '" + type_name() + "'");
+  }
 };
 
 /// Positional and keyword arguments of a call, with Python-like binding helpers.
