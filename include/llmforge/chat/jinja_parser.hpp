@@ -81,6 +81,16 @@ class Parser {
   static bool one_of(std::string_view s, std::initializer_list<std::string_view> set) {
     return std::find(set.begin(), set.end(), s) != set.end();
   }
+  /// Parses `item` repeatedly, separated by commas (a trailing one allowed), up to the operator `close`.
+  template <class Item>
+  void comma_list(std::string_view close, Item&& item) {
+    while (!is_op(close)) {
+      item();
+      if (!is_op(",")) break;
+      next();
+    }
+    expect_op(close);
+  }
   static ExprPtr make(Expr::Kind k, std::size_t pos) {
     auto e = std::make_unique<Expr>();
     e->kind = k;
@@ -273,7 +283,7 @@ class Parser {
     s->kind = Stmt::Kind::Macro;
     s->name = expect_name();
     expect_op("(");
-    while (!is_op(")")) {
+    comma_list(")", [&] {
       Param p;
       p.name = expect_name();
       if (is_op("=")) {
@@ -281,10 +291,7 @@ class Parser {
         p.fallback = parse_expr();
       }
       s->params.push_back(std::move(p));
-      if (!is_op(",")) break;
-      next();
-    }
-    expect_op(")");
+    });
     expect_block_end();
     s->body = parse_body({"endmacro"});
     end_tag();
@@ -462,25 +469,17 @@ class Parser {
         if (t.text == "[") {
           next();
           auto e = make(Expr::Kind::List, t.pos);
-          while (!is_op("]")) {
-            e->args.push_back(parse_expr());
-            if (!is_op(",")) break;
-            next();
-          }
-          expect_op("]");
+          comma_list("]", [&] { e->args.push_back(parse_expr()); });
           return e;
         }
         if (t.text == "{") {
           next();
           auto e = make(Expr::Kind::Dict, t.pos);
-          while (!is_op("}")) {
+          comma_list("}", [&] {
             e->args.push_back(parse_expr());
             expect_op(":");
             e->args.push_back(parse_expr());
-            if (!is_op(",")) break;
-            next();
-          }
-          expect_op("}");
+          });
           return e;
         }
         [[fallthrough]];
@@ -490,7 +489,7 @@ class Parser {
 
   void parse_call_args(Expr& e) {
     expect_op("(");
-    while (!is_op(")")) {
+    comma_list(")", [&] {
       if (peek().kind == TokenKind::Name && is_op("=", 1)) {
         std::string k = next().text;
         next();
@@ -499,10 +498,14 @@ class Parser {
         if (!e.kwargs.empty()) fail(peek().pos, "positional argument follows keyword argument");
         e.args.push_back(parse_expr());
       }
-      if (!is_op(",")) break;
-      next();
-    }
-    expect_op(")");
+    });
+  }
+
+  ExprPtr parse_call(ExprPtr callee) {
+    auto c = make(Expr::Kind::Call, peek().pos);
+    c->args.push_back(std::move(callee));
+    parse_call_args(*c);
+    return c;
   }
 
   ExprPtr parse_postfix(ExprPtr e) {
@@ -545,10 +548,7 @@ class Parser {
         }
         e = std::move(it);
       } else if (is_op("(")) {
-        auto c = make(Expr::Kind::Call, peek().pos);
-        c->args.push_back(std::move(e));
-        parse_call_args(*c);
-        e = std::move(c);
+        e = parse_call(std::move(e));
       } else {
         return e;
       }
@@ -590,10 +590,7 @@ class Parser {
         }
         e = std::move(t);
       } else if (is_op("(")) {
-        auto c = make(Expr::Kind::Call, peek().pos);
-        c->args.push_back(std::move(e));
-        parse_call_args(*c);
-        e = std::move(c);
+        e = parse_call(std::move(e));
       } else {
         return e;
       }
