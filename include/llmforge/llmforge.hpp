@@ -12,6 +12,7 @@
 #include <llmforge/quant.hpp>
 #include <llmforge/nn.hpp>
 #include <llmforge/tokenizer.hpp>
+#include <llmforge/chat.hpp>
 #include <llmforge/models.hpp>
 #include <llmforge/sampling.hpp>
 #include <llmforge/generation.hpp>

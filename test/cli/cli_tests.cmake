@@ -79,3 +79,42 @@ if(EXISTS ${LLMFORGE_SHARED_DIR}/reference/models/tiny512-f32.gguf)
   llmforge_cli_test(run_quantize_shows_progress EXIT ok REGEX " 30/30 quantizing"
                     ARGS run -m ${LLMFORGE_SHARED_DIR}/reference/models/tiny512-f32.gguf --quantize q8_0 -p hi -n 4 --temp 0)
 endif()
+
+# `llmforge template`: byte-identical to Python's jinja2 rendering (HF's apply_chat_template environment).
+set(_chat_data ${PROJECT_SOURCE_DIR}/test/chat/data)
+set(_oracle ${PROJECT_SOURCE_DIR}/test/chat/hf_render.py)
+# llmforge_template_compare(name TEMPLATE MESSAGES [OPTIONS ...]): the same options go to both programs.
+function(llmforge_template_compare name tpl messages)
+  set(_opts ${ARGN})
+  string(REPLACE ";" "@@" _o "${_opts}")
+  add_test(NAME cli.template_${name}
+           COMMAND ${CMAKE_COMMAND} -DCLI=${_cli} -DORACLE=${_oracle}
+                   "-DARGS=--template@@${_chat_data}/templates/${tpl}.jinja@@--messages@@${_chat_data}/conversations/${messages}.json@@${_o}"
+                   "-DPYARGS=${_chat_data}/templates/${tpl}.jinja@@${_chat_data}/conversations/${messages}.json@@${_o}"
+                   -P ${CMAKE_CURRENT_LIST_DIR}/compare_template.cmake)
+  set_tests_properties(cli.template_${name} PROPERTIES SKIP_REGULAR_EXPRESSION "SKIP: ")
+endfunction()
+llmforge_template_compare(qwen25_tools Qwen-Qwen2.5-7B-Instruct tool_call --tools ${_chat_data}/conversations/tools.json --add-generation-prompt)
+llmforge_template_compare(llama31_tools meta-llama-Llama-3.1-8B-Instruct tool_call --tools ${_chat_data}/conversations/tools.json
+                          --bos-token <|begin_of_text|> --eos-token <|eot_id|>)
+llmforge_template_compare(qwen3_thinking Qwen-Qwen3-0.6B thinking --add-generation-prompt)
+llmforge_template_compare(gemma3_unicode google-gemma-3-4b-it unicode --bos-token <bos> --add-generation-prompt)
+llmforge_template_compare(llama2_raises meta-llama-Llama-2-7b-chat-hf bad_alternation --bos-token <s> --eos-token </s>)
+llmforge_cli_test(template_raise_exception EXIT fail REGEX "^llmforge template: error: System role not supported$"
+                  ARGS template --template ${_chat_data}/templates/google-gemma-7b-it.jinja --messages ${_chat_data}/conversations/system_user.json)
+llmforge_cli_test(template_builtin_fallback_is_announced EXIT ok
+                  REGEX "has no chat template .*using the built-in 'llama2' template.*|\\[INST\\] <<SYS>>"
+                  ARGS template -m ${_stories} --messages ${_chat_data}/conversations/system_user.json)
+llmforge_cli_test(template_needs_one_source EXIT fail REGEX "give exactly one of -m MODEL or --template"
+                  ARGS template --messages ${_chat_data}/conversations/system_user.json)
+file(WRITE ${_tmp}/bad.jinja "line one\n{% for m in messages %}{{ m.content ")
+llmforge_cli_test(template_syntax_error EXIT fail REGEX "bad.jinja:2:24: unterminated expression"
+                  ARGS template --template ${_tmp}/bad.jinja --messages ${_chat_data}/conversations/system_user.json)
+file(WRITE ${_tmp}/not_a_list.json "{\"role\": \"user\"}")
+llmforge_cli_test(template_messages_must_be_a_list EXIT fail REGEX "must hold a JSON list of messages"
+                  ARGS template --template ${_chat_data}/templates/Qwen-Qwen2.5-7B-Instruct.jinja --messages ${_tmp}/not_a_list.json)
+if(EXISTS ${LLMFORGE_SHARED_DIR}/testdata/llama.cpp-vocab/ggml-vocab-phi-3.gguf)
+  llmforge_cli_test(template_from_gguf EXIT ok REGEX "^<s><\\|user\\|>\nTell me a joke.<\\|end\\|>\n<\\|assistant\\|>\n"
+                    ARGS template -m ${LLMFORGE_SHARED_DIR}/testdata/llama.cpp-vocab/ggml-vocab-phi-3.gguf
+                         --messages ${_chat_data}/conversations/no_system.json --add-generation-prompt)
+endif()

@@ -49,4 +49,16 @@ class UnsupportedError : public Error {
   using Error::Error;
 };
 
+/// A (chat) template cannot be parsed or fails while rendering; `what()` names the line and column.
+class TemplateError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A template called `raise_exception(message)`; `what()` is exactly that message.
+class TemplateRaisedError : public TemplateError {
+ public:
+  using TemplateError::TemplateError;
+};
+
 }  // namespace llmforge

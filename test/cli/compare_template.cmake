@@ -1,0 +1,28 @@
+# SPDX-License-Identifier: MIT
+# Runs `llmforge template` and test/chat/hf_render.py (Python's jinja2 in HF's apply_chat_template
+# environment) with the same ARGS and requires byte-identical output and the same success or failure.
+# Prints "SKIP: ..." (the test's SKIP_REGULAR_EXPRESSION) when python3 has no jinja2.
+string(REPLACE "@@" ";" ARGS "${ARGS}")
+string(REPLACE "@@" ";" PYARGS "${PYARGS}")
+execute_process(COMMAND python3 ${ORACLE} ${PYARGS} RESULT_VARIABLE py_rc OUTPUT_VARIABLE py_out ERROR_VARIABLE py_err)
+if(py_rc EQUAL 2 OR py_rc MATCHES "No such file|not found")
+  message("SKIP: python3 with jinja2 is not available (${py_err})")
+  return()
+endif()
+execute_process(COMMAND ${CLI} template ${ARGS} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message("llmforge exit ${rc}, python exit ${py_rc}\nllmforge stderr: ${err}\npython stderr: ${py_err}")
+if(NOT rc EQUAL 0 AND NOT py_rc EQUAL 0)
+  string(STRIP "${py_err}" _pe)
+  string(FIND "${err}" "error: ${_pe}" _at)
+  if(_at EQUAL -1)
+    message(FATAL_ERROR "both failed, with different messages")
+  endif()
+  return()
+endif()
+if(NOT rc EQUAL py_rc)
+  message(FATAL_ERROR "llmforge exited ${rc}, python ${py_rc}")
+endif()
+if(NOT out STREQUAL py_out)
+  message(FATAL_ERROR "outputs differ\n--- llmforge ---\n${out}\n--- python ---\n${py_out}")
+endif()
+message("identical output:\n${out}")
