@@ -56,7 +56,13 @@ void check_variant(const std::string& variant, bool exact) {
       const std::vector<float> last(logits.end() - static_cast<std::ptrdiff_t>(vocab), logits.end());
       const double cos = t::cosine(last, want_last);
       BOOST_TEST(cos >= (exact ? 0.9999 : 0.9995), "cosine " << cos);
-      BOOST_TEST(t::argmax(last) == t::argmax(want_last));
+      // The exact mode must pick the reference's token. The default mode may pick another one only at a
+      // near-tie of the reference (top-2 gap under 0.05): its own top-8 logits differ by up to ~0.2 on these
+      // tiny chaotic models when a summation-order change moves one Q8 activation rounding (measured:
+      // q5_0 p1 picks 426 where the reference has 493 at 9.135 and 426 at 9.105).
+      const int32_t mine = t::argmax(last), theirs = t::argmax(want_last);
+      if (exact) BOOST_TEST(mine == theirs);
+      else BOOST_TEST(want_last[theirs] - want_last[mine] < 0.05, "argmax " << mine << " vs reference " << theirs);
       // Teacher forcing, one token per step: step s predicts before forced_ids[s] is fed.
       int agree = 0;
       std::vector<float> step = last;
