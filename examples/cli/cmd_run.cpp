@@ -54,7 +54,7 @@ int cmd_run(const std::vector<std::string>& args) {
   }
   apply_kernel_options(vm, load_opt);
   auto model = load_model(path, load_opt);
-  GeneratorOptions session_opt{ctx, threads};
+  SessionOptions session_opt{ctx, threads};
   apply_cache_options(vm, session_opt);
   Generator gen(model, session_opt);
   // Like llama.cpp, the prompt is echoed and the continuation streamed after it.

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include <llmforge/core/error.hpp>
-#include <llmforge/kv/kv_cache.hpp>
+#include <llmforge/models/model.hpp>
 
 namespace llmforge::cli {
 
@@ -44,9 +44,8 @@ inline void add_kernel_options(po::options_description& desc) {
       "cache-type-k", po::value<std::string>(), "KV cache type of the keys: f16 (default), q8_0 or f32 (--exact: f32 only)")(
       "cache-type-v", po::value<std::string>(), "KV cache type of the values: f16 (default), q8_0 or f32");
 }
-/// Applies --cache-type-k/-v of add_kernel_options to session or generator options.
-template <class SessionOptionsT>
-void apply_cache_options(const po::variables_map& vm, SessionOptionsT& opt) {
+/// Applies --cache-type-k/-v of add_kernel_options to session (or generator) options.
+inline void apply_cache_options(const po::variables_map& vm, SessionOptions& opt) {
   if (vm.count("cache-type-k")) opt.cache_type_k = parse_kv_type(vm["cache-type-k"].as<std::string>());
   if (vm.count("cache-type-v")) opt.cache_type_v = parse_kv_type(vm["cache-type-v"].as<std::string>());
 }

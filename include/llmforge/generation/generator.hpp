@@ -43,12 +43,8 @@ struct GenerateOptions {
   }
 };
 
-/// Settings of a Generator (its session).
-struct GeneratorOptions {
-  std::size_t context = 0;  ///< 0 = the model's context length (capped at 4096)
-  std::size_t threads = 0;  ///< 0 = all hardware threads
-  std::optional<KvType> cache_type_k, cache_type_v;  ///< KV cache types (see SessionOptions)
-};
+/// Settings of a Generator: those of the session it owns (context, threads, KV cache types).
+using GeneratorOptions = SessionOptions;
 
 /// What a generate() call produced, why it stopped, and how long it took.
 struct GenerationResult {
@@ -78,7 +74,7 @@ class Generator {
   using OnText = std::function<void(std::string_view)>;
 
   Generator(std::shared_ptr<const Model> model, const GeneratorOptions& opt = {})
-      : model_(std::move(model)), session_(model_->new_session({opt.context, opt.threads, opt.cache_type_k, opt.cache_type_v})) {
+      : model_(std::move(model)), session_(model_->new_session(opt)) {
     logits_.resize(model_->config().vocab_size);
   }
 

@@ -16,6 +16,7 @@
 
 #include <llmforge/core/error.hpp>
 #include <llmforge/core/half.hpp>
+#include <llmforge/kernels/attention_reference.hpp>
 #include <llmforge/kernels/dispatch.hpp>
 #include <llmforge/nn/config.hpp>
 #include <llmforge/quant/legacy.hpp>
@@ -134,9 +135,8 @@ class KvCache {
     check_range(pos, 1);
     if (!opt_.key_tiles) return load_row(opt_.k, k_[layer].data() + pos * k_row_bytes_, k_width(), out);
     for (std::size_t h = 0; h < heads_; ++h) {
-      const std::byte* tile = key_tile(layer, pos / kTile, h);
-      const std::size_t j = pos % kTile;
-      for (std::size_t i = 0; i < hd_; ++i) out[h * hd_ + i] = tile_get(tile, i, j);
+      const kernels::AttnKv head = view(layer, h);
+      for (std::size_t i = 0; i < hd_; ++i) out[h * hd_ + i] = kernels::ref::key_at(head, pos, i);
     }
   }
   /// Reads the values of position `pos` (all heads, `v_width()` floats).
@@ -290,27 +290,6 @@ class KvCache {
       }
     }
   }
-  [[nodiscard]] float tile_get(const std::byte* tile, std::size_t i, std::size_t j) const {
-    switch (opt_.k) {
-      case KvType::F32: {
-        float f;
-        std::memcpy(&f, tile + (i * kTile + j) * 4, 4);
-        return f;
-      }
-      case KvType::F16: {
-        f16 h;
-        std::memcpy(&h, tile + (i * kTile + j) * 2, 2);
-        return f16_to_f32(h);
-      }
-      case KvType::Q8_0: {
-        f16 d;
-        std::memcpy(&d, tile + hd_ * kTile + ((i / 32) * kTile + j) * 2, 2);
-        return f16_to_f32(d) * static_cast<float>(reinterpret_cast<const int8_t*>(tile)[i * kTile + j]);
-      }
-    }
-    return 0;
-  }
-
   std::size_t capacity_ = 0, heads_ = 0, hd_ = 0, vd_ = 0;
   KvOptions opt_;
   std::size_t k_layer_bytes_ = 0, k_row_bytes_ = 0, v_row_bytes_ = 0;
