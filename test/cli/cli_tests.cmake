@@ -118,3 +118,17 @@ if(EXISTS ${LLMFORGE_SHARED_DIR}/testdata/llama.cpp-vocab/ggml-vocab-phi-3.gguf)
                     ARGS template -m ${LLMFORGE_SHARED_DIR}/testdata/llama.cpp-vocab/ggml-vocab-phi-3.gguf
                          --messages ${_chat_data}/conversations/no_system.json --add-generation-prompt)
 endif()
+
+# `llmforge chat`: turns from a pipe and from a pseudo-terminal keep the KV cache; /save and /load.
+add_test(NAME cli.chat COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/chat_test.sh ${_cli} ${_tmp}/chat)
+set_tests_properties(cli.chat PROPERTIES TIMEOUT 180)
+# Speculative decoding: --draft and --lookup print the same greedy text as a plain run.
+llmforge_cli_test(run_draft_same_text EXIT ok REGEX "^Once upon a time, there was a little girl named Lily.*acceptance rate"
+                  ARGS run -p "Once upon a time" -n 24 --temp 0 --draft ${_stories})
+llmforge_cli_test(run_lookup_same_text EXIT ok REGEX "^Once upon a time, there was a little girl named Lily.*prompt lookup"
+                  ARGS run -p "Once upon a time" -n 24 --temp 0 --lookup)
+llmforge_cli_test(run_draft_bad_n EXIT fail REGEX "--draft-n must be between 1 and 64" ARGS run -p hi --lookup --draft-n 0)
+llmforge_cli_test(run_beam_search EXIT ok REGEX "^Once upon a time.*beam 1: score .*beam 2: score"
+                  ARGS run -p "Once upon a time" -n 12 --beam-width 3 --n-best 2)
+llmforge_cli_test(run_beam_bad_n_best EXIT fail REGEX "n_best must be between 1 and the beam width"
+                  ARGS run -p "Once upon a time" --beam-width 2 --n-best 3)

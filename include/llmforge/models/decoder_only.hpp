@@ -72,38 +72,100 @@ class DecoderOnlyModel final : public Model {
 
   void forward(Session& s, std::span<const int32_t> tokens, std::span<float> logits, bool all_positions) const override {
     check_forward(s, tokens, logits, all_positions);
-    const auto& c = config_;
-    const std::size_t n = tokens.size(), d = c.model_dim;
-    float* x = s.ws.get(nn::Workspace::Hidden, n * d);
-    for (std::size_t t = 0; t < n; ++t) {
-      nn::dequantize_row(token_embd_, static_cast<std::size_t>(tokens[t]), x + t * d);
-      if (c.embed_scale != 1.0f)
-        for (std::size_t i = 0; i < d; ++i) x[t * d + i] *= c.embed_scale;
-      if (pos_embd_) {
-        float* p = s.ws.get(nn::Workspace::Tmp, d);
-        nn::dequantize_row(*pos_embd_, s.pos + t, p);
-        for (std::size_t i = 0; i < d; ++i) x[t * d + i] += p[i];
-      }
+    const SequenceSlice one{&s.kv, s.pos, tokens, all_positions ? SequenceSlice::Logits::All : SequenceSlice::Logits::Last};
+    run(std::span<const SequenceSlice>(&one, 1), {}, s.ws, *s.pool, logits);
+    s.pos += tokens.size();
+  }
+
+  void forward_batch(std::span<const SequenceSlice> seqs, BatchScratch& scratch, std::span<float> logits) const override {
+    check_batch(seqs, logits);
+    auto& segs = scratch.segments;
+    segs.clear();
+    std::size_t row = 0;
+    for (const auto& q : seqs) {
+      segs.push_back(nn::AttnSegment{q.kv, q.pos, row, q.tokens.size()});
+      row += q.tokens.size();
     }
-    const nn::AttnContext base{0, s.pos, n, s.kv, s.ws, *s.pool};
+    run(seqs, segs, scratch.ws, *scratch.pool, logits);
+  }
+
+  void shift_context(KvCache& kv, std::size_t end, std::size_t keep, std::size_t discard) const override {
+    if (end > kv.capacity() || keep + discard > end || discard == 0)
+      throw ConfigError("context shift: cannot drop " + std::to_string(discard) + " positions after " + std::to_string(keep) +
+                        " of " + std::to_string(end));
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
+      if constexpr (requires { layers_[l].attn.shift_cache(config_, kv, l, keep, discard, end); })
+        layers_[l].attn.shift_cache(config_, kv, l, keep, discard, end);
+      else
+        throw ConfigError(std::string(Arch::kArchName) + ": its attention cannot shift the context (no shift_cache)");
+    }
+  }
+
+ private:
+  /// The pass over all rows of `seqs` (with `segs` describing them when there are several).
+  void run(std::span<const SequenceSlice> seqs, std::span<const nn::AttnSegment> segs, nn::Workspace& ws, ThreadPool& pool,
+           std::span<float> logits) const {
+    const auto& c = config_;
+    const std::size_t d = c.model_dim;
+    std::size_t n = 0;
+    for (const auto& q : seqs) n += q.tokens.size();
+    float* x = ws.get(nn::Workspace::Hidden, n * d);
+    std::size_t r = 0;
+    for (const auto& q : seqs)
+      for (std::size_t t = 0; t < q.tokens.size(); ++t, ++r) {
+        float* xr = x + r * d;
+        nn::dequantize_row(token_embd_, static_cast<std::size_t>(q.tokens[t]), xr);
+        if (c.embed_scale != 1.0f)
+          for (std::size_t i = 0; i < d; ++i) xr[i] *= c.embed_scale;
+        if (pos_embd_) {
+          float* p = ws.get(nn::Workspace::Tmp, d);
+          nn::dequantize_row(*pos_embd_, q.pos + t, p);
+          for (std::size_t i = 0; i < d; ++i) xr[i] += p[i];
+        }
+      }
+    const nn::AttnContext base{0, seqs[0].pos, n, *seqs[0].kv, ws, pool, segs};
     for (std::size_t l = 0; l < layers_.size(); ++l) {
       nn::AttnContext ctx = base;
       ctx.layer = l;
       layers_[l].forward(c, ctx, x);
     }
-    // Only the rows whose logits are wanted go through the final norm and output projection.
-    const std::size_t first = all_positions ? 0 : n - 1, rows = n - first;
-    float* h = s.ws.get(nn::Workspace::Normed, rows * d);
+    // Only the rows whose logits are wanted go through the final norm and output projection; they
+    // are gathered first when they are not one contiguous run.
+    std::size_t rows = 0, first = n, row = 0;
+    bool contiguous = true;
+    for (const auto& q : seqs) {
+      const std::size_t k = q.logits == SequenceSlice::Logits::All ? q.tokens.size() : q.logits == SequenceSlice::Logits::Last ? 1 : 0;
+      const std::size_t from = row + q.tokens.size() - k;
+      if (k > 0) {
+        if (rows == 0) first = from;
+        else if (from != first + rows) contiguous = false;
+        rows += k;
+      }
+      row += q.tokens.size();
+    }
+    if (rows == 0) return;
+    const float* src = x + first * d;
+    if (!contiguous) {
+      float* g = ws.get(nn::Workspace::Tmp, rows * d);
+      std::size_t at = 0;
+      row = 0;
+      for (const auto& q : seqs) {
+        const std::size_t k = q.logits == SequenceSlice::Logits::All ? q.tokens.size() : q.logits == SequenceSlice::Logits::Last ? 1 : 0;
+        std::copy(x + (row + q.tokens.size() - k) * d, x + (row + q.tokens.size()) * d, g + at * d);
+        at += k;
+        row += q.tokens.size();
+      }
+      src = g;
+    }
+    float* h = ws.get(nn::Workspace::Normed, rows * d);
     const nn::AnyWeight& out_w = output_ ? *output_ : token_embd_;
     std::optional<nn::PreparedInput> prepared;  // the normed rows, quantized in the norm's pass
-    nn::normalize_for_matmul(output_norm_, x + first * d, h, rows, d, nn::input_activation_type(out_w), prepared, *s.pool);
-    nn::matmul(out_w, h, d, rows, logits.data(), c.vocab_size, *s.pool);
+    nn::normalize_for_matmul(output_norm_, src, h, rows, d, nn::input_activation_type(out_w), prepared, pool);
+    nn::matmul(out_w, h, d, rows, logits.data(), c.vocab_size, pool);
     if (c.final_softcap > 0)
       for (auto& v : logits) v = std::tanh(v * (1.0f / c.final_softcap)) * c.final_softcap;
-    s.pos += n;
   }
 
- private:
   std::shared_ptr<const io::GgufFile> file_;
   bool exact_ = false;
   ModelConfig config_;

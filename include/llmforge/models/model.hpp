@@ -9,11 +9,13 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include <llmforge/backend/thread_pool.hpp>
 #include <llmforge/core/error.hpp>
 #include <llmforge/io/gguf_reader.hpp>
 #include <llmforge/kv/kv_cache.hpp>
+#include <llmforge/nn/batch.hpp>
 #include <llmforge/nn/config.hpp>
 #include <llmforge/nn/workspace.hpp>
 #include <llmforge/tokenizer/tokenizer.hpp>
@@ -61,6 +63,24 @@ struct Session {
   void reset() noexcept { pos = 0; }
 };
 
+/// One sequence's part of a batched forward pass (Model::forward_batch).
+struct SequenceSlice {
+  enum class Logits { None, Last, All };
+  KvCache* kv = nullptr;            ///< the sequence's cache
+  std::size_t pos = 0;              ///< positions it already holds: the tokens go to pos, pos + 1, ...
+  std::span<const int32_t> tokens;  ///< at least one
+  Logits logits = Logits::Last;     ///< which of its tokens get a row of logits
+};
+
+/// Buffers and threads of batched passes, shared by the sequences of a batch (their caches are theirs).
+struct BatchScratch {
+  nn::Workspace ws;
+  std::shared_ptr<ThreadPool> pool;
+  std::vector<nn::AttnSegment> segments;  ///< filled by forward_batch (kept to avoid allocations)
+
+  explicit BatchScratch(std::size_t threads = 0) : pool(std::make_shared<ThreadPool>(threads)) {}
+};
+
 /// A loaded decoder-only language model. Thread-compatible: one forward at a time per Session;
 /// several Sessions may share one Model.
 class Model {
@@ -74,6 +94,33 @@ class Model {
   /// @throws ConfigError if the tokens do not fit in the session's context or an id is out of range;
   ///         ShapeError if `logits` has the wrong size.
   virtual void forward(Session& s, std::span<const int32_t> tokens, std::span<float> logits, bool all_positions = false) const = 0;
+
+  /// Runs several sequences' tokens in one pass: every matrix product covers all their rows, and
+  /// attention reads each sequence's own cache. Writes the logits rows the slices ask for, in slice
+  /// order, into `logits` (rows x vocab_size); does not advance any position (the caller tracks them).
+  /// Each row's result is what forward() gives for that sequence alone, up to summation order.
+  /// @throws ConfigError / ShapeError as forward() does, naming the slice; ConfigError if the model
+  ///         type has no batched pass.
+  virtual void forward_batch(std::span<const SequenceSlice> seqs, BatchScratch& scratch, std::span<float> logits) const {
+    (void)seqs, (void)scratch, (void)logits;
+    throw ConfigError("this model type does not support batched forward passes");
+  }
+  /// Context shift of a cache holding `end` positions: keeps positions `[0, keep)`, drops the next
+  /// `discard` and moves the rest down, re-rotating their keys (see GroupedQueryAttention::shift_cache).
+  /// The caller then continues at position `end - discard`.
+  /// @throws ConfigError if the range is invalid or the model type cannot shift.
+  virtual void shift_context(KvCache& kv, std::size_t end, std::size_t keep, std::size_t discard) const {
+    (void)kv, (void)end, (void)keep, (void)discard;
+    throw ConfigError("this model type does not support context shifting");
+  }
+
+  /// Rows of logits forward_batch() writes for `seqs`.
+  [[nodiscard]] static std::size_t logits_rows(std::span<const SequenceSlice> seqs) noexcept {
+    std::size_t rows = 0;
+    for (const auto& s : seqs)
+      rows += s.logits == SequenceSlice::Logits::All ? s.tokens.size() : s.logits == SequenceSlice::Logits::Last ? 1 : 0;
+    return rows;
+  }
 
   /// Bytes of weight data the model reads per token (for bandwidth figures).
   [[nodiscard]] virtual std::size_t weight_bytes() const noexcept = 0;
@@ -112,15 +159,28 @@ class Model {
  protected:
   /// Common argument checks of forward().
   void check_forward(const Session& s, std::span<const int32_t> tokens, std::span<const float> logits, bool all) const {
+    const SequenceSlice one{const_cast<KvCache*>(&s.kv), s.pos, tokens, all ? SequenceSlice::Logits::All : SequenceSlice::Logits::Last};
+    check_batch(std::span<const SequenceSlice>(&one, 1), logits);
+  }
+  /// Common argument checks of forward_batch().
+  void check_batch(std::span<const SequenceSlice> seqs, std::span<const float> logits) const {
     const auto& c = config();
-    if (tokens.empty()) throw ConfigError("forward: no tokens given");
-    if (s.pos + tokens.size() > s.kv.capacity())
-      throw ConfigError("the input needs " + std::to_string(s.pos + tokens.size()) + " positions but the context holds " +
-                        std::to_string(s.kv.capacity()) + " (raise --ctx, up to the model's " + std::to_string(c.context_len) + ")");
-    for (int32_t id : tokens)
-      if (id < 0 || static_cast<std::size_t>(id) >= c.vocab_size)
-        throw ConfigError("token id " + std::to_string(id) + " is outside the vocabulary of " + std::to_string(c.vocab_size));
-    const std::size_t want = (all ? tokens.size() : 1) * c.vocab_size;
+    if (seqs.empty()) throw ConfigError("forward: no sequences given");
+    for (std::size_t i = 0; i < seqs.size(); ++i) {
+      const auto& q = seqs[i];
+      const std::string who = seqs.size() > 1 ? "sequence " + std::to_string(i) + ": " : "";
+      if (q.tokens.empty()) throw ConfigError("forward: " + who + "no tokens given");
+      if (!q.kv) throw ConfigError("forward: " + who + "no KV cache given");
+      if (q.pos + q.tokens.size() > q.kv->capacity())
+        throw ConfigError(who + "the input needs " + std::to_string(q.pos + q.tokens.size()) + " positions but the context holds " +
+                          std::to_string(q.kv->capacity()) + " (raise --ctx, up to the model's " + std::to_string(c.context_len) + ")");
+      for (int32_t id : q.tokens)
+        if (id < 0 || static_cast<std::size_t>(id) >= c.vocab_size)
+          throw ConfigError(who + "token id " + std::to_string(id) + " is outside the vocabulary of " + std::to_string(c.vocab_size));
+      for (std::size_t j = 0; j < i; ++j)
+        if (seqs[j].kv == q.kv) throw ConfigError("forward: sequences " + std::to_string(j) + " and " + std::to_string(i) + " share a KV cache");
+    }
+    const std::size_t want = logits_rows(seqs) * c.vocab_size;
     if (logits.size() != want)
       throw ShapeError("forward: logits buffer holds " + std::to_string(logits.size()) + " floats, expected " + std::to_string(want));
   }

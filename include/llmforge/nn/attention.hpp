@@ -7,10 +7,13 @@
 #include <cstddef>
 #include <limits>
 #include <optional>
+#include <span>
+#include <vector>
 
 #include <llmforge/backend/thread_pool.hpp>
 #include <llmforge/kernels/dispatch.hpp>
 #include <llmforge/kv/kv_cache.hpp>
+#include <llmforge/nn/batch.hpp>
 #include <llmforge/nn/concepts.hpp>
 #include <llmforge/nn/config.hpp>
 #include <llmforge/nn/rms_norm.hpp>
@@ -20,14 +23,29 @@
 
 namespace llmforge::nn {
 
-/// What an attention block needs from the caller for one batch of `n_tokens` consecutive positions.
+/// What an attention block needs from the caller for one pass over `n_tokens` rows: by default
+/// consecutive positions `pos0 ...` of the sequence in `kv`; with `segments`, the rows of several
+/// sequences (each with its own cache and positions), which share every matrix product.
 struct AttnContext {
   std::size_t layer;
-  std::size_t pos0;      ///< position of the first token of the batch
-  std::size_t n_tokens;
-  KvCache& kv;
+  std::size_t pos0;      ///< position of the first token of the batch (without segments)
+  std::size_t n_tokens;  ///< rows of the pass
+  KvCache& kv;           ///< the cache (without segments)
   Workspace& ws;
   ThreadPool& pool;
+  std::span<const AttnSegment> segments = {};  ///< several sequences' rows, in row order
+
+  /// The segments of this pass (one for the single-sequence form).
+  template <class Fn>
+  void for_each_segment(Fn&& fn) const {
+    if (segments.empty()) {
+      fn(AttnSegment{&kv, pos0, 0, n_tokens});
+      return;
+    }
+    for (const auto& seg : segments) fn(seg);
+  }
+  /// The single-sequence context of one segment.
+  [[nodiscard]] AttnContext segment(const AttnSegment& seg) const { return AttnContext{layer, seg.pos0, seg.n, *seg.kv, ws, pool}; }
 };
 
 namespace detail {
@@ -207,6 +225,22 @@ struct GroupedQueryAttention {
     return nn::input_activation_type(wqkv ? *wqkv : *wq);
   }
 
+  /// Context shift: moves positions `[keep + discard, end)` of `layer` in `kv` down by `discard`,
+  /// rotating each key back by `discard` positions (RoPE angles add up, so a key rotated for position
+  /// p, then by -d, is the key for p - d). Values move unchanged.
+  void shift_cache(const ModelConfig& c, KvCache& kv, std::size_t layer, std::size_t keep, std::size_t discard,
+                   std::size_t end) const {
+    std::vector<float> k(c.num_kv_heads * c.head_dim), v(c.num_kv_heads * c.value_dim), cs(c.rope_dim + 2);
+    pos_enc.angles(discard, cs.data());
+    for (std::size_t i = 1; i < c.rope_dim; i += 2) cs[i] = -cs[i];  // (cos d, -sin d): the inverse rotation
+    for (std::size_t p = keep + discard; p < end; ++p) {
+      kv.load_k(layer, p, k.data());
+      kv.load_v(layer, p, v.data());
+      pos_enc.rotate(k.data(), c.num_kv_heads, c.head_dim, cs.data());
+      kv.store(layer, p - discard, 1, k.data(), v.data());
+    }
+  }
+
   /// `out[t] = Wo · attention(x[t])` for the batch in `ctx`; also appends the batch's keys/values to the cache.
   void forward(const ModelConfig& c, const AttnContext& ctx, const float* x, float* out) const {
     const std::size_t T = ctx.n_tokens, d = c.model_dim;
@@ -236,13 +270,16 @@ struct GroupedQueryAttention {
     if (q_norm) q_norm->forward(q, q, T * c.num_heads);
     if (k_norm) k_norm->forward(k, k, T * c.num_kv_heads);
     float* cs = ctx.ws.get(Workspace::Extra, c.rope_dim + 2);
-    for (std::size_t t = 0; t < T; ++t) {
-      pos_enc.angles(ctx.pos0 + t, cs);
-      pos_enc.rotate(q + t * q_w, c.num_heads, c.head_dim, cs);
-      pos_enc.rotate(k + t * k_w, c.num_kv_heads, c.head_dim, cs);
-    }
-    ctx.kv.store(ctx.layer, ctx.pos0, T, k, v);
-    attend(c, ctx, q, att);
+    const std::size_t att_w = c.num_heads * c.value_dim;
+    ctx.for_each_segment([&](const AttnSegment& seg) {
+      for (std::size_t t = seg.row0; t < seg.row0 + seg.n; ++t) {
+        pos_enc.angles(seg.pos0 + t - seg.row0, cs);
+        pos_enc.rotate(q + t * q_w, c.num_heads, c.head_dim, cs);
+        pos_enc.rotate(k + t * k_w, c.num_kv_heads, c.head_dim, cs);
+      }
+      seg.kv->store(ctx.layer, seg.pos0, seg.n, k + seg.row0 * k_w, v + seg.row0 * v_w);
+      attend(c, ctx.segment(seg), q + seg.row0 * q_w, att + seg.row0 * att_w);
+    });
     matmul(wo, att, c.num_heads * c.value_dim, T, out, d, ctx.pool);
     detail::add_bias(out, bo ? &*bo : nullptr, T, d);
   }
