@@ -127,6 +127,14 @@ class Batch {
     return false;
   }
 
+  /// Every sequence not finished yet (running or waiting).
+  [[nodiscard]] std::vector<SequenceId> sequence_ids() const {
+    std::vector<SequenceId> ids;
+    for (const auto& s : running_) ids.push_back(s->id);
+    for (const auto& s : waiting_) ids.push_back(s->id);
+    return ids;
+  }
+
   /// The result of a finished sequence that had no `on_done` (once).
   std::optional<GenerationResult> take(SequenceId id) {
     auto it = results_.find(id);
