@@ -27,7 +27,8 @@ bool message_has(const std::exception& e, std::initializer_list<const char*> par
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(errors)
+// Every case reads files of ../shared/testdata; without it the suite is skipped with a message.
+BOOST_AUTO_TEST_SUITE(errors, *boost::unit_test::precondition(llmforge::test::needs_file(testdata("PROVENANCE.md"))))
 
 BOOST_AUTO_TEST_CASE(unknown_tokenizer_model_is_named_with_the_supported_ones) {
   auto md = spm_metadata();
