@@ -16,11 +16,12 @@ namespace {
 
 int cmd_run(const std::vector<std::string>& args) {
   po::options_description desc("options");
-  std::string model_path, prompt;
+  std::string model_path, prompt, tokenizer_path;
   std::size_t n_predict = 128, threads = 0, ctx = 0;
   SamplerOptionValues sampler_values;
   desc.add_options()
-      ("model,m", po::value(&model_path), "model file (GGUF); default: the shipped models/stories260K.gguf")
+      ("model,m", po::value(&model_path), (std::string(kModelHelp) + "; default: the shipped models/stories260K.gguf").c_str())
+      ("tokenizer", po::value(&tokenizer_path), kTokenizerHelp)
       ("prompt,p", po::value(&prompt)->required(), "prompt text")
       ("n-predict,n", po::value(&n_predict)->default_value(128), "maximum number of tokens to generate")
       ("ignore-eos", "keep generating after end-of-generation tokens")
@@ -53,9 +54,11 @@ int cmd_run(const std::vector<std::string>& args) {
     };
   }
   apply_kernel_options(vm, load_opt);
+  load_opt.tokenizer = tokenizer_path;
   auto model = load_model(path, load_opt);
   SessionOptions session_opt{ctx, threads};
   apply_cache_options(vm, session_opt);
+  check_fits(*model, session_opt);
   Generator gen(model, session_opt);
   // Like llama.cpp, the prompt is echoed and the continuation streamed after it.
   std::fwrite(prompt.data(), 1, prompt.size(), stdout);

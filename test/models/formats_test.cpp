@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include <llmforge/io/lmf.hpp>
+#include <llmforge/tokenizer/gguf_export.hpp>
 
 #include "common/model_fixtures.hpp"
 
@@ -126,6 +127,59 @@ BOOST_AUTO_TEST_CASE(llama2c_stories260k_greedy_200_steps_equal_llama2c_expected
   const std::vector<int32_t> bos{1};
   auto r = gen.generate_tokens(bos, {.max_tokens = 200, .stop_at_eos = false});
   BOOST_TEST(r.text == expected);
+}
+
+// What `llmforge convert` does: every tensor as stored (GGUF names and layouts), the metadata, and
+// the tokenizer of `tok` (if given) as GGUF tokenizer keys.
+template <class Writer>
+void write_converted(const lf::io::GgufFile& f, const fs::path& out, const lf::tokenizer::Tokenizer* tok = nullptr,
+                     const std::string& pre = "") {
+  Writer w;
+  lf::io::Metadata md = f.metadata();
+  if (tok) lf::tokenizer::add_gguf_tokenizer_metadata(tok->vocab(), md, pre);
+  w.set_all(md);
+  for (const auto& t : f.tensors()) w.add_tensor(t.name, t.shape, t.ggml_type(), f.data(t));
+  w.write(out);
+}
+
+BOOST_AUTO_TEST_CASE(hf_folder_to_gguf_runs_identically_and_keeps_the_tokenizer,
+                     *utf::precondition(t::needs_file(kTinyGpt2 / "reference.json")) *
+                         utf::precondition(t::needs_file(kTinyLlama / "reference.json"))) {
+  {
+    const auto ref = t::read_json(kTinyGpt2 / "reference.json");
+    const auto folder = lf::load_model(kTinyGpt2);
+    const auto out = temp_path("tiny-gpt2.gguf");
+    write_converted<lf::io::GgufWriter>(*lf::open_model_file(kTinyGpt2), out, &folder->tokenizer(), "gpt-2");
+    const auto gguf = lf::load_model(out);
+    BOOST_TEST(lf::io::GgufFile::open(out).find_tensor("blk.0.attn_qkv.weight")->shape == (lf::Shape{6, 2}));
+    const std::string prompt = ref["prompt"].get<std::string>();
+    BOOST_TEST(gguf->tokenizer().encode(prompt, {.add_special = false}) == ref["prompt_ids"].get<std::vector<int32_t>>(),
+               boost::test_tools::per_element());
+    const auto ids = ref["prompt_ids"].get<std::vector<int32_t>>();
+    BOOST_TEST(t::all_logits(*gguf, ids) == t::all_logits(*folder, ids), boost::test_tools::per_element());
+  }
+  if (fs::exists(kLlamaTok / "tokenizer.json")) {
+    const auto folder = lf::load_model(kTinyLlama, {.tokenizer = kLlamaTok});
+    const auto out = temp_path("tiny-random-llama.gguf");
+    write_converted<lf::io::GgufWriter>(*lf::open_model_file(kTinyLlama), out, &folder->tokenizer());
+    const auto gguf = lf::load_model(out);
+    for (const char* text : {"Hello world", " Once upon a time, there was a little girl named Lily.", "naïve café 123"}) {
+      BOOST_TEST_INFO(text);
+      BOOST_TEST(gguf->tokenizer().encode(text) == folder->tokenizer().encode(text), boost::test_tools::per_element());
+    }
+    const std::vector<int32_t> ids{1, 2, 3, 15043, 3186};
+    BOOST_TEST(t::all_logits(*gguf, ids) == t::all_logits(*folder, ids), boost::test_tools::per_element());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(gguf_to_lmf_gives_identical_logits_and_verifies, *utf::precondition(t::needs_file(kStoriesGguf))) {
+  const auto out = temp_path("stories260K.lmf");
+  write_converted<lf::io::LmfWriter>(*lf::open_model_file(kStoriesGguf), out);
+  BOOST_TEST(!lf::io::verify_lmf(out).first_bad);
+  const auto a = lf::load_model(kStoriesGguf), b = lf::load_model(out);
+  const auto ids = a->tokenizer().encode("Once upon a time, there was");
+  BOOST_TEST(b->tokenizer().encode("Once upon a time, there was") == ids, boost::test_tools::per_element());
+  BOOST_TEST(t::all_logits(*b, ids) == t::all_logits(*a, ids), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

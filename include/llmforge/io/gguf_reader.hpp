@@ -257,7 +257,7 @@ class GgufFile {
     if (n_kv > file_size / 13) c.fail("metadata count " + std::to_string(n_kv) + " is larger than the file can hold", 16);
     if (n_tensors > file_size / 24) c.fail("tensor count " + std::to_string(n_tensors) + " is larger than the file can hold", 8);
 
-    metadata_ = Metadata(file_->path());
+    metadata_ = Metadata(path_);
     for (uint64_t i = 0; i < n_kv; ++i) {
       const uint64_t at = c.pos;
       std::string key = read_string(c, "metadata key");

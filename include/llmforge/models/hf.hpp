@@ -119,6 +119,15 @@ inline std::optional<uint32_t> first_token_id(const nlohmann::json& j, const cha
   return std::nullopt;
 }
 
+/// bos/eos/pad ids of config.json or generation_config.json -> tokenizer.ggml.*_token_id.
+inline void set_token_ids(const nlohmann::json& j, io::Metadata& md) {
+  const std::pair<const char*, const char*> keys[] = {
+      {"bos_token_id", "tokenizer.ggml.bos_token_id"}, {"eos_token_id", "tokenizer.ggml.eos_token_id"},
+      {"pad_token_id", "tokenizer.ggml.padding_token_id"}};
+  for (const auto& [hf, gguf] : keys)
+    if (auto id = first_token_id(j, hf)) md.set(gguf, io::Value(*id));
+}
+
 /// config.json -> the GGUF keys `<arch>.*` the architecture's read_config() reads.
 inline io::Metadata hf_config_metadata(const nlohmann::json& j, const HfArchitecture& a, const std::string& source,
                                        const std::string& name) {
@@ -165,8 +174,7 @@ inline io::Metadata hf_config_metadata(const nlohmann::json& j, const HfArchitec
     if (type != "default")
       throw UnsupportedError(source + ": rope_scaling of type '" + type + "' is not supported for Hugging Face folders yet");
   }
-  for (const char* key : {"bos_token_id", "eos_token_id", "pad_token_id"})
-    if (auto id = first_token_id(j, key)) md.set(std::string("tokenizer.ggml.") + key, io::Value(*id));
+  set_token_ids(j, md);
   return md;
 }
 
@@ -233,8 +241,7 @@ inline float load_float(const std::byte* src, GgmlType t, std::size_t i) {
   if (fs::exists(dir / "generation_config.json")) {
     const auto g = detail::read_json(dir / "generation_config.json");
     if (g.is_object())
-      for (const char* key : {"bos_token_id", "eos_token_id", "pad_token_id"})
-        if (auto id = detail::first_token_id(g, key)) md.set(std::string("tokenizer.ggml.") + key, io::Value(*id));
+      detail::set_token_ids(g, md);
   }
   if (fs::exists(dir / "tokenizer_config.json")) {
     const auto t = detail::read_json(dir / "tokenizer_config.json");
