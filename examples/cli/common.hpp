@@ -5,6 +5,7 @@
 #include <boost/program_options.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -101,8 +102,8 @@ inline MemoryEstimate estimate_memory(const ModelConfig& c, std::size_t weight_b
   m.weights = weight_bytes;
   m.context = context;
   m.batch = batch = std::max<std::size_t>(1, std::min(batch, context));
-  m.kv_per_token = KvCache::bytes_for(c, 1, kv);
   m.kv_context = KvCache::bytes_for(c, context, kv);
+  m.kv_per_token = m.kv_context / std::max<std::size_t>(context, 1);
   m.kv_full = KvCache::bytes_for(c, c.context_len, kv);
   const std::size_t q = c.num_heads * c.head_dim, k = c.num_kv_heads * c.head_dim, v = c.num_kv_heads * c.value_dim;
   // Hidden, normed and temporary rows; queries, keys, values and attention output; gate and up
@@ -113,8 +114,11 @@ inline MemoryEstimate estimate_memory(const ModelConfig& c, std::size_t weight_b
   return m;
 }
 
-/// Bytes of memory the system can still give (MemAvailable + SwapFree from /proc/meminfo), or 0 if unknown.
+/// Bytes of memory the system can still give (MemAvailable + SwapFree from /proc/meminfo), or 0 if
+/// unknown. The environment variable LLMFORGE_MEMORY_LIMIT (bytes) replaces it (for limits such as
+/// a container's that /proc/meminfo does not show, and for tests).
 inline std::size_t available_memory() {
+  if (const char* limit = std::getenv("LLMFORGE_MEMORY_LIMIT")) return static_cast<std::size_t>(std::strtoull(limit, nullptr, 10));
   std::ifstream in("/proc/meminfo");
   std::string key;
   std::size_t kb = 0, total = 0;

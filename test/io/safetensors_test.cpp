@@ -185,6 +185,12 @@ BOOST_AUTO_TEST_CASE(hf_folder_with_a_corrupt_checkpoint_or_config_fails_cleanly
   BOOST_CHECK_THROW((void)lf::load_model(dir), lf::FormatError);
 }
 
+BOOST_AUTO_TEST_CASE(crc32_matches_the_standard_check_value) {
+  BOOST_TEST(lf::io::crc32("123456789", 9) == 0xCBF43926u);  // the CRC-32/ISO-HDLC check value
+  const std::string long_text(1000, 'x');
+  BOOST_TEST(lf::io::crc32(long_text.data() + 3, 997, lf::io::crc32(long_text.data(), 3)) == lf::io::crc32(long_text.data(), 1000));
+}
+
 BOOST_AUTO_TEST_CASE(lmf_round_trip_and_every_flipped_data_byte_is_named_by_verify) {
   lf::io::LmfWriter w;
   w.set("general.architecture", std::string("test"));

@@ -5,10 +5,12 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <fstream>
 #include <filesystem>
 #include <numeric>
 
 #include <llmforge/io/lmf.hpp>
+#include <llmforge/io/safetensors.hpp>
 #include <llmforge/tokenizer/gguf_export.hpp>
 
 #include "common/model_fixtures.hpp"
@@ -66,9 +68,74 @@ fs::path temp_path(const std::string& name) {
   return dir / name;
 }
 
+// Writes a SafeTensors file holding `names` of `src` (F32), as F16 if `to_f16`.
+void write_safetensors(const fs::path& out, const lf::io::SafeTensorsFile& src, const std::vector<std::string>& names, bool to_f16) {
+  nlohmann::json header = nlohmann::json::object();
+  std::string data;
+  for (const auto& n : names) {
+    const auto* t = src.find(n);
+    BOOST_REQUIRE(t && t->dtype == lf::io::StDType::F32);
+    const auto* f = reinterpret_cast<const float*>(src.data(*t));
+    const std::size_t count = t->size / 4, begin = data.size();
+    for (std::size_t i = 0; i < count; ++i) {
+      if (to_f16) {
+        const auto h = lf::f32_to_f16(f[i]);
+        data.append(reinterpret_cast<const char*>(&h), 2);
+      } else {
+        data.append(reinterpret_cast<const char*>(f + i), 4);
+      }
+    }
+    header[n] = {{"dtype", to_f16 ? "F16" : "F32"}, {"shape", std::vector<std::size_t>(t->shape.begin(), t->shape.end())},
+                 {"data_offsets", {begin, data.size()}}};
+  }
+  std::string h = header.dump();
+  while ((h.size() + 8) % 8 != 0) h += ' ';
+  const uint64_t n = h.size();
+  std::ofstream o(out, std::ios::binary);
+  o.write(reinterpret_cast<const char*>(&n), 8);
+  o << h << data;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(formats)
+
+BOOST_AUTO_TEST_CASE(sharded_hf_checkpoint_loads_exactly_like_the_single_file,
+                     *utf::precondition(t::needs_file(kTinyLlama / "reference.json"))) {
+  const auto src = lf::io::SafeTensorsFile::open(kTinyLlama / "model.safetensors");
+  std::vector<std::string> first, second;
+  for (const auto& ti : src.tensors()) (ti.name.find("layers.1.") != std::string::npos || ti.name == "lm_head.weight" ? second : first).push_back(ti.name);
+  const auto dir = temp_path("sharded-llama");
+  fs::create_directories(dir);
+  fs::copy_file(kTinyLlama / "config.json", dir / "config.json", fs::copy_options::overwrite_existing);
+  write_safetensors(dir / "model-00001-of-00002.safetensors", src, first, false);
+  write_safetensors(dir / "model-00002-of-00002.safetensors", src, second, false);
+  nlohmann::json index = {{"metadata", nlohmann::json::object()}, {"weight_map", nlohmann::json::object()}};
+  for (const auto& n : first) index["weight_map"][n] = "model-00001-of-00002.safetensors";
+  for (const auto& n : second) index["weight_map"][n] = "model-00002-of-00002.safetensors";
+  std::ofstream(dir / "model.safetensors.index.json") << index.dump(1);
+  const std::vector<int32_t> ids{1, 2, 3};
+  const auto want = t::all_logits(*lf::load_model(kTinyLlama, {.load_tokenizer = false}), ids);
+  BOOST_TEST(t::all_logits(*lf::load_model(dir, {.load_tokenizer = false}), ids) == want, boost::test_tools::per_element());
+
+}
+
+BOOST_AUTO_TEST_CASE(f16_hf_checkpoint_is_within_f16_rounding_of_the_reference,
+                     *utf::precondition(t::needs_file(kTinyLlama / "reference.json"))) {
+  const auto src = lf::io::SafeTensorsFile::open(kTinyLlama / "model.safetensors");
+  std::vector<std::string> all;
+  for (const auto& ti : src.tensors()) all.push_back(ti.name);
+  const auto dir16 = temp_path("f16-llama");
+  fs::create_directories(dir16);
+  fs::copy_file(kTinyLlama / "config.json", dir16 / "config.json", fs::copy_options::overwrite_existing);
+  write_safetensors(dir16 / "model.safetensors", src, all, true);
+  const auto m16 = lf::load_model(dir16, {.load_tokenizer = false});
+  const auto ref = t::read_json(kTinyLlama / "reference.json");
+  const auto got = t::all_logits(*m16, ref["prompt_ids"].get<std::vector<int32_t>>());
+  const double err = top10_error(got, 32000, ref["top10_logits_per_position"]);
+  BOOST_TEST_MESSAGE("tiny-random-llama as F16 SafeTensors: max |logit - reference| over the top-10 = " << err);
+  BOOST_TEST(err < 5e-3);
+}
 
 BOOST_AUTO_TEST_CASE(hf_tiny_random_llama_reproduces_reference_logits_and_greedy_ids,
                      *utf::precondition(t::needs_file(kTinyLlama / "reference.json"))) {

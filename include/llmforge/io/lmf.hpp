@@ -34,14 +34,18 @@ inline constexpr char kLmfMagic[4] = {'L', 'M', 'F', '\x1a'};
 inline constexpr uint32_t kLmfVersion = 1;
 
 namespace detail {
-inline const std::array<uint32_t, 256>& crc32_table() {
-  static const std::array<uint32_t, 256> t = [] {
-    std::array<uint32_t, 256> r{};
+// Tables for CRC-32 eight bytes at a time ("slicing by 8"): t[0] is the classic byte table, t[k][i]
+// the CRC of byte i followed by k zero bytes.
+inline const std::array<std::array<uint32_t, 256>, 8>& crc32_tables() {
+  static const auto t = [] {
+    std::array<std::array<uint32_t, 256>, 8> r{};
     for (uint32_t i = 0; i < 256; ++i) {
       uint32_t c = i;
       for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      r[i] = c;
+      r[0][i] = c;
     }
+    for (uint32_t i = 0; i < 256; ++i)
+      for (std::size_t k = 1; k < 8; ++k) r[k][i] = (r[k - 1][i] >> 8) ^ r[0][r[k - 1][i] & 0xFF];
     return r;
   }();
   return t;
@@ -50,10 +54,18 @@ inline const std::array<uint32_t, 256>& crc32_table() {
 
 /// CRC-32 (IEEE 802.3, the one zlib and PNG use) of `n` bytes, continuing from `crc` (0 to start).
 [[nodiscard]] inline uint32_t crc32(const void* data, std::size_t n, uint32_t crc = 0) noexcept {
-  const auto& t = detail::crc32_table();
+  const auto& t = detail::crc32_tables();
   const auto* p = static_cast<const unsigned char*>(data);
   crc = ~crc;
-  for (std::size_t i = 0; i < n; ++i) crc = t[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+  for (; n >= 8; n -= 8, p += 8) {
+    uint32_t lo, hi;
+    std::memcpy(&lo, p, 4);
+    std::memcpy(&hi, p + 4, 4);
+    lo ^= crc;  // little-endian: the first byte is the lowest
+    crc = t[7][lo & 0xFF] ^ t[6][(lo >> 8) & 0xFF] ^ t[5][(lo >> 16) & 0xFF] ^ t[4][lo >> 24] ^ t[3][hi & 0xFF] ^
+          t[2][(hi >> 8) & 0xFF] ^ t[1][(hi >> 16) & 0xFF] ^ t[0][hi >> 24];
+  }
+  for (; n > 0; --n, ++p) crc = t[0][(crc ^ *p) & 0xFF] ^ (crc >> 8);
   return ~crc;
 }
 

@@ -253,8 +253,13 @@ inline float load_float(const std::byte* src, GgmlType t, std::size_t i) {
   const std::size_t n_layers = md.get_uint(std::string(arch->arch) + ".block_count");
   const std::size_t n_head = md.get_uint(std::string(arch->arch) + ".attention.head_count");
   const std::size_t n_head_kv = md.get_uint(std::string(arch->arch) + ".attention.head_count_kv");
-  const bool tied = detail::HfConfig{*text_cfg, cfg_path.string()}.flag("tie_word_embeddings", arch->arch == "gpt2" || arch->arch == "gemma" ||
-                                                                                                     arch->arch == "gemma2" || arch->arch == "gemma3");
+  // Without the key, the output is tied exactly when the checkpoint has no separate output matrix.
+  bool has_output = false;
+  for (const auto& row : arch->tensors)
+    if (row.role == nn::Role::Output && !row.hf.empty())
+      for (const char* prefix : {"", "transformer.", "language_model.", "model.", "language_model.model."})
+        has_output = has_output || ckpt->find(std::string(prefix) + std::string(row.hf)).second != nullptr;
+  const bool tied = detail::HfConfig{*text_cfg, cfg_path.string()}.flag("tie_word_embeddings", !has_output);
 
   // GPT2LMHeadModel saves "transformer.h.0...", GPT2Model "h.0..."; Gemma 3 multimodal saves the
   // text model under "language_model.".

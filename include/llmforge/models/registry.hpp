@@ -103,7 +103,7 @@ inline constexpr std::string_view kSupportedModelFiles =
                                                                          const std::filesystem::path& tokenizer = {}) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::exists(path, ec)) throw IoError(path.string() + ": no such file or folder");
+  if (!fs::exists(path, ec)) throw IoError(path.string() + ": cannot open file (no such file or folder)");
   if (fs::is_directory(path, ec)) {
     if (!models::is_hf_folder(path))
       throw FormatError(path.string() + ": folder has no config.json; expected " + std::string(kSupportedModelFiles));
@@ -147,7 +147,10 @@ inline constexpr std::string_view kSupportedModelFiles =
     model->set_tokenizer(std::make_shared<const tokenizer::Tokenizer>(tokenizer::load_tokenizer(opt.tokenizer)));
   } else if (file->metadata().contains("tokenizer.ggml.model")) {
     model->set_tokenizer(std::make_shared<const tokenizer::Tokenizer>(tokenizer::Tokenizer::from_gguf(file->metadata())));
-  } else if (file->format() == "safetensors" && std::filesystem::exists(std::filesystem::path(file->path()) / "tokenizer.json", ec)) {
+  } else if (const std::filesystem::path dir(file->path());
+             file->format() == "safetensors" &&
+             (std::filesystem::exists(dir / "tokenizer.json", ec) || std::filesystem::exists(dir / "tokenizer.model", ec) ||
+              (std::filesystem::exists(dir / "vocab.json", ec) && std::filesystem::exists(dir / "merges.txt", ec)))) {
     model->set_tokenizer(std::make_shared<const tokenizer::Tokenizer>(tokenizer::load_tokenizer(file->path())));
   }
   return model;
