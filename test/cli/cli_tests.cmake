@@ -143,6 +143,8 @@ if(EXISTS ${_td}/hf/tiny-random-llama/model.safetensors AND EXISTS ${_td}/hf-tok
                     ARGS run -m ${_td}/hf/tiny-random-llama --tokenizer ${_td}/hf-tokenizers/llama2 --quantize f16 -p Hello -n 4 --temp 0)
 endif()
 if(EXISTS ${_td}/llama2c/stories260K.bin)
+  llmforge_cli_test(tokenize_llama2c_checkpoint EXIT ok REGEX "^1 403 407 261 378"
+                    ARGS tokenize -m ${_td}/llama2c/stories260K.bin --tokenizer ${_td}/llama2c/tok512.bin -p "Once upon a time")
   llmforge_cli_test(run_llama2c_checkpoint EXIT ok REGEX "Once upon a time, there was a little girl named Lily. She loved to play"
                     ARGS run -m ${_td}/llama2c/stories260K.bin --tokenizer ${_td}/llama2c/tok512.bin -p "Once upon a time" -n 16 --temp 0)
 endif()
@@ -167,10 +169,11 @@ add_test(NAME cli.corrupt_safetensors
 llmforge_cli_test(convert_gguf_to_lmf EXIT ok REGEX "wrote .*stories.lmf" ARGS convert ${_stories} ${_tmp}/stories.lmf)
 set_tests_properties(cli.convert_gguf_to_lmf PROPERTIES FIXTURES_SETUP lmf)
 llmforge_cli_test(info_verify_lmf EXIT ok REGEX "all CRC32 checksums match" ARGS info -m ${_tmp}/stories.lmf --verify)
+llmforge_cli_test(tokenize_lmf EXIT ok REGEX "^1 403 407 261 378" ARGS tokenize -m ${_tmp}/stories.lmf -p "Once upon a time")
 llmforge_cli_test(run_lmf EXIT ok REGEX "Once upon a time, there was a little girl named Lily"
                   ARGS run -m ${_tmp}/stories.lmf -p "Once upon a time" -n 12 --temp 0)
 add_test(NAME cli.info_verify_names_flipped_tensor
          COMMAND ${CMAKE_COMMAND} -DCLI=${_cli} -DEXIT=fail "-DREGEX=tensor 'blk.1.ffn_down.weight' is corrupt .CRC32 mismatch."
                  -DMAKE_FLIPPED=${_tmp}/stories.lmf -DFLIP_AT=592688 -DOUT=${_tmp}/flipped.lmf
                  "-DARGS=info@@-m@@${_tmp}/flipped.lmf@@--verify" -P ${_expect})
-set_tests_properties(cli.info_verify_lmf cli.run_lmf cli.info_verify_names_flipped_tensor PROPERTIES FIXTURES_REQUIRED lmf)
+set_tests_properties(cli.info_verify_lmf cli.run_lmf cli.tokenize_lmf cli.info_verify_names_flipped_tensor PROPERTIES FIXTURES_REQUIRED lmf)
