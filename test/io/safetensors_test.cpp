@@ -241,6 +241,11 @@ BOOST_AUTO_TEST_CASE(llama2c_truncated_checkpoints_are_rejected,
     });
   }
   std::string hdr = real;
+  const int32_t min_vocab = INT32_MIN;  // "unshared classifier" of an impossible size
+  std::memcpy(hdr.data() + 20, &min_vocab, 4);
+  write(p, hdr);
+  BOOST_CHECK_THROW((void)lf::io::open_llama2c(p), lf::FormatError);
+  hdr = real;
   const int32_t zero_heads = 0;
   std::memcpy(hdr.data() + 12, &zero_heads, 4);
   write(p, hdr);

@@ -32,7 +32,7 @@ inline constexpr uint32_t kLlama2cMagic = 0x616b3432;
   std::fclose(f);
   if (n != 7) return false;
   if (static_cast<uint32_t>(h[0]) == kLlama2cMagic) return true;
-  const int32_t vocab = h[5] < 0 ? -h[5] : h[5];
+  const int64_t vocab = h[5] < 0 ? -static_cast<int64_t>(h[5]) : h[5];
   return h[0] > 0 && h[0] <= 65536 && h[1] > 0 && h[2] > 0 && h[2] <= 1024 && h[3] > 0 && h[4] > 0 && h[4] <= h[3] &&
          h[0] % h[3] == 0 && vocab > 0 && h[6] > 0;
 }
@@ -137,9 +137,10 @@ inline void add_llama2c_tokenizer(const std::filesystem::path& path, std::size_t
     if (size < 28) throw FormatError(where + "shorter than its 28-byte header");
     std::memcpy(h, base, 28);
     shared = h[5] > 0;
-    if (h[5] < 0) h[5] = -h[5];
   }
-  const int64_t dim = h[0], hidden = h[1], layers = h[2], heads = h[3], kv_heads = h[4], vocab = h[5], seq = h[6];
+  // A negative vocab_size in the legacy header means an unshared classifier (int64: -INT32_MIN is fine).
+  const int64_t dim = h[0], hidden = h[1], layers = h[2], heads = h[3], kv_heads = h[4], seq = h[6];
+  const int64_t vocab = h[5] < 0 ? -static_cast<int64_t>(h[5]) : h[5];
   auto bad = [&](const std::string& what) { throw FormatError(where + what); };
   if (dim <= 0 || dim > 65536) bad("dim " + std::to_string(dim) + " is out of range");
   if (hidden <= 0 || hidden > 1 << 20) bad("hidden_dim " + std::to_string(hidden) + " is out of range");

@@ -131,9 +131,12 @@ inline LmfParsed parse_lmf(const std::filesystem::path& path) {
     t.type = u32("tensor type");
     const uint32_t n_dims = u32("tensor dimension count");
     if (n_dims == 0 || n_dims > 4) fail("tensor '" + t.name + "' has " + std::to_string(n_dims) + " dimensions, expected 1 to 4");
+    uint64_t count = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
       const uint64_t v = u64("tensor dimension");
-      if (v == 0 || v > (uint64_t{1} << 40)) fail("tensor '" + t.name + "' has an impossible dimension " + std::to_string(v));
+      auto m = checked_mul(count, v);
+      if (v == 0 || v > (uint64_t{1} << 40) || !m) fail("tensor '" + t.name + "' has an impossible dimension " + std::to_string(v));
+      count = *m;
       t.shape.push_back(static_cast<std::size_t>(v));
     }
     t.offset = u64("tensor data offset");
