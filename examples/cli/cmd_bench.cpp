@@ -40,7 +40,7 @@ int cmd_bench(const std::vector<std::string>& args) {
   po::options_description desc("options");
   std::string model_path;
   std::size_t n_prompt = 128, n_gen = 64, threads = 2, reps = 3, depth = 0;
-  desc.add_options()("model,m", po::value(&model_path)->required(), "model file (GGUF)")(
+  desc.add_options()("model,m", po::value(&model_path)->required(), kModelHelp)(
       "prompt,p", po::value(&n_prompt)->default_value(128), "prompt tokens processed in one batch (0 = skip)")(
       "gen,n", po::value(&n_gen)->default_value(64), "tokens generated one at a time (0 = skip)")(
       "depth,d", po::value(&depth)->default_value(0), "tokens already in the KV cache before each run (prefilled, not timed)")(

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <map>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -30,28 +31,41 @@ nlohmann::json to_json(const io::Value& v) {
       v);
 }
 
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) { b /= 1024; ++u; }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f %s", b, units[u]);
-  return buf;
-}
-
 int cmd_info(const std::vector<std::string>& args) {
   po::options_description desc("options");
-  std::string model_path;
-  std::size_t ctx = 0;
+  std::string model_path, tokenizer_path;
+  std::size_t ctx = 0, threads = 0;
   desc.add_options()
-      ("model,m", po::value(&model_path)->required(), "model file (GGUF)")
+      ("model,m", po::value(&model_path)->required(), kModelHelp)
+      ("tokenizer", po::value(&tokenizer_path), "llama2.c tokenizer.bin for a llama2.c checkpoint")
+      ("verify", "check every checksum (.lmf: the header's and each tensor's CRC32); exit 1 naming the first bad tensor")
+      ("threads,t", po::value(&threads)->default_value(0), "threads assumed for the scratch estimate (default: all cores)")
       ("json", "print JSON instead of text")
       ("full", "print every array element (text mode abbreviates long arrays)")
       ("ctx", po::value(&ctx)->default_value(0), "context size for the KV-cache estimate (default: the model's, at most 4096)");
   po::variables_map vm;
-  if (!parse_options("info", "-m MODEL [--json]", desc, args, vm)) return 0;
+  if (!parse_options("info", "-m MODEL [--json] [--verify]", desc, args, vm)) return 0;
 
-  const auto file = io::GgufFile::open(model_path);
+  if (vm.count("verify")) {
+    const auto file = open_model_file(model_path, tokenizer_path);  // validates every header field
+    if (file->format() != "lmf") {
+      std::printf("%s: %s header valid; the format carries no checksums, nothing more to verify\n", model_path.c_str(),
+                  file->format().c_str());
+      return 0;
+    }
+    const auto r = io::verify_lmf(model_path);
+    if (r.first_bad) {
+      std::fprintf(stderr, "error: %s: tensor '%s' is corrupt (CRC32 mismatch)%s\n", model_path.c_str(), r.first_bad->c_str(),
+                   r.bad > 1 ? (" and " + std::to_string(r.bad - 1) + " more tensors").c_str() : "");
+      return 1;
+    }
+    std::printf("%s: header and %zu tensors (%s) verified, all CRC32 checksums match\n", model_path.c_str(), r.tensors,
+                human_bytes(static_cast<double>(r.bytes)).c_str());
+    return 0;
+  }
+
+  const auto file_ptr = open_model_file(model_path, tokenizer_path);
+  const auto& file = *file_ptr;
   const auto& md = file.metadata();
   uint64_t weight_bytes = 0;
   std::map<std::string, std::size_t> type_counts;
@@ -62,22 +76,26 @@ int cmd_info(const std::vector<std::string>& args) {
   // The architecture config (and so the KV-cache size) is only known for supported architectures.
   std::optional<ModelConfig> config;
   std::string config_error;
+  std::optional<MemoryEstimate> mem;
+  std::size_t kv_ctx = 0, kv_bytes = 0;
+  const std::size_t n_threads = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
   try {
-    auto model = load_model(model_path, {.load_tokenizer = false});
+    const std::string arch = md.get_string("general.architecture");
+    auto model = model_registry().find(arch, file.path())(file_ptr, LoadOptions{.load_tokenizer = false, .repack = false});
     config = model->config();
+    kv_ctx = ctx ? ctx : std::min<std::size_t>(config->context_len, 4096);
+    mem = estimate_memory(*config, weight_bytes, kv_ctx, 512, n_threads, model->kv_options());
+    kv_bytes = mem->kv_context;
   } catch (const Error& e) {
     config_error = e.what();
   }
-  std::size_t kv_ctx = 0, kv_bytes = 0;
-  if (config) {
-    kv_ctx = ctx ? ctx : std::min<std::size_t>(config->context_len, 4096);
-    kv_bytes = KvCache::bytes_for(*config, kv_ctx);
-  }
+  const std::size_t avail = available_memory();
 
   if (vm.count("json")) {
     nlohmann::json j;
     j["file"] = model_path;
-    j["gguf_version"] = file.version();
+    j["format"] = file.format();
+    if (file.format() == "gguf") j["gguf_version"] = file.version();
     j["alignment"] = file.alignment();
     j["metadata"] = nlohmann::json::object();
     for (const auto& [k, v] : md.entries()) j["metadata"][k] = to_json(v);
@@ -92,8 +110,12 @@ int cmd_info(const std::vector<std::string>& args) {
       j["config"] = {{"arch", config->arch}, {"model_dim", config->model_dim}, {"num_layers", config->num_layers},
                      {"num_heads", config->num_heads}, {"num_kv_heads", config->num_kv_heads}, {"head_dim", config->head_dim},
                      {"ffn_dim", config->ffn_dim}, {"vocab_size", config->vocab_size}, {"context_len", config->context_len}};
-      j["kv_cache"] = {{"context", kv_ctx}, {"bytes", kv_bytes}};
-      j["memory_estimate_bytes"] = weight_bytes + kv_bytes;
+      j["kv_cache"] = {{"context", kv_ctx}, {"bytes", kv_bytes}, {"bytes_per_token", mem->kv_per_token},
+                       {"bytes_full_context", mem->kv_full}, {"full_context", config->context_len}};
+      j["scratch_bytes"] = mem->scratch;
+      j["memory_estimate_bytes"] = mem->total();
+      j["available_bytes"] = avail;
+      j["fits"] = avail == 0 || mem->total() <= avail;
     } else {
       j["config_error"] = config_error;
     }
@@ -101,7 +123,10 @@ int cmd_info(const std::vector<std::string>& args) {
     return 0;
   }
 
-  std::printf("file: %s (GGUF v%u, alignment %u)\n", model_path.c_str(), file.version(), file.alignment());
+  if (file.format() == "gguf")
+    std::printf("file: %s (GGUF v%u, alignment %u)\n", model_path.c_str(), file.version(), file.alignment());
+  else
+    std::printf("file: %s (%s, read as GGUF names and layouts)\n", model_path.c_str(), file.format().c_str());
   std::printf("\nmetadata (%zu keys):\n", md.size());
   for (const auto& [k, v] : md.entries())
     std::printf("  %-45s %s\n", k.c_str(), io::to_display_string(v, vm.count("full") ? SIZE_MAX : 8).c_str());
@@ -115,8 +140,16 @@ int cmd_info(const std::vector<std::string>& args) {
     std::printf("model: %s, %zu layers, width %zu, %zu heads (%zu KV), head dim %zu, FFN %zu, vocab %zu, context %zu\n",
                 config->arch.c_str(), config->num_layers, config->model_dim, config->num_heads, config->num_kv_heads, config->head_dim,
                 config->ffn_dim, config->vocab_size, config->context_len);
-    std::printf("KV cache for %zu positions: %s; memory estimate: %s\n", kv_ctx, human_bytes(static_cast<double>(kv_bytes)).c_str(),
-                human_bytes(static_cast<double>(weight_bytes + kv_bytes)).c_str());
+    std::printf("\nmemory:\n");
+    std::printf("  weights:   %s\n", human_bytes(static_cast<double>(mem->weights)).c_str());
+    std::printf("  KV cache:  %s per token; %s for %zu positions; %s at the full context of %zu\n",
+                human_bytes(static_cast<double>(mem->kv_per_token)).c_str(), human_bytes(static_cast<double>(mem->kv_context)).c_str(),
+                kv_ctx, human_bytes(static_cast<double>(mem->kv_full)).c_str(), config->context_len);
+    std::printf("  scratch:   %s (prompt batches of %zu tokens, %zu threads)\n", human_bytes(static_cast<double>(mem->scratch)).c_str(),
+                mem->batch, n_threads);
+    std::printf("  total:     %s for %zu positions", human_bytes(static_cast<double>(mem->total())).c_str(), kv_ctx);
+    if (avail) std::printf(" (%s available: %s)", human_bytes(static_cast<double>(avail)).c_str(), mem->total() <= avail ? "fits" : "DOES NOT FIT");
+    std::printf("\n");
   } else {
     std::printf("model: not loadable by this build (%s)\n", config_error.c_str());
   }

@@ -15,10 +15,11 @@ namespace {
 
 int cmd_logits(const std::vector<std::string>& args) {
   po::options_description desc("options");
-  std::string model_path, prompt, tokens, out;
+  std::string model_path, prompt, tokens, out, tokenizer_path;
   std::size_t threads = 0, ctx = 0;
   desc.add_options()
-      ("model,m", po::value(&model_path)->required(), "model file (GGUF)")
+      ("model,m", po::value(&model_path)->required(), kModelHelp)
+      ("tokenizer", po::value(&tokenizer_path), kTokenizerHelp)
       ("prompt,p", po::value(&prompt), "prompt text (tokenized with BOS, like llama.cpp)")
       ("tokens", po::value(&tokens), "token ids, e.g. \"1 2 3\"")
       ("all", "write the logits of every position (row-major), not just the last")
@@ -31,6 +32,7 @@ int cmd_logits(const std::vector<std::string>& args) {
   if (vm.count("prompt") == vm.count("tokens")) throw ConfigError("give exactly one of -p PROMPT or --tokens \"1 2 3\"");
 
   LoadOptions load_opt{.load_tokenizer = vm.count("prompt") > 0};
+  load_opt.tokenizer = tokenizer_path;
   apply_kernel_options(vm, load_opt);
   auto model = load_model(model_path, load_opt);
   const auto ids = vm.count("tokens") ? parse_token_list(tokens) : model->tokenizer().encode(prompt);

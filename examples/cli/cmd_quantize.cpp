@@ -12,6 +12,7 @@
 #include <llmforge/backend/thread_pool.hpp>
 #include <llmforge/io/gguf_reader.hpp>
 #include <llmforge/io/gguf_writer.hpp>
+#include <llmforge/models/registry.hpp>
 #include <llmforge/quant.hpp>
 
 #include "cli.hpp"
@@ -26,7 +27,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
   po::options_description desc("options");
   std::string in, out, type;
   std::size_t threads = 0;
-  desc.add_options()("input", po::value(&in)->required(), "input GGUF model")(
+  desc.add_options()("input", po::value(&in)->required(), "input model (GGUF, HF folder, .lmf, llama2.c .bin)")(
       "output", po::value(&out)->required(), "output GGUF file")("type", po::value(&type)->required(),
                                                                    "target type (Q4_0, Q4_K_M, Q8_0, F16, ...)")(
       "threads,t", po::value(&threads)->default_value(0), "threads (default: all cores)");
@@ -36,7 +37,8 @@ int cmd_quantize(const std::vector<std::string>& args) {
   if (!parse_options("quantize", "IN.gguf OUT.gguf TYPE [-t N]", desc, args, vm, &pos)) return 0;
 
   const QuantPlan plan = parse_quant_plan(type);
-  const auto file = io::GgufFile::open(in);
+  const auto file_ptr = open_model_file(in);  // GGUF, HF folder, .lmf or llama2.c
+  const auto& file = *file_ptr;
   io::GgufWriter writer(file.alignment());
   writer.set_all(file.metadata());
   if (auto ft = llama_file_type(plan.name)) writer.set("general.file_type", io::Value(uint32_t{*ft}));

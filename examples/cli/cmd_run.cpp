@@ -18,13 +18,14 @@ namespace {
 
 int cmd_run(const std::vector<std::string>& args) {
   po::options_description desc("options");
-  std::string model_path, prompt;
+  std::string model_path, prompt, tokenizer_path;
   std::string draft_path;
   std::size_t n_predict = 128, threads = 0, ctx = 0, draft_n = 8, beam_width = 0, n_best = 1;
   float length_penalty = 1.0f;
   SamplerOptionValues sampler_values;
   desc.add_options()
-      ("model,m", po::value(&model_path), "model file (GGUF); default: the shipped models/stories260K.gguf")
+      ("model,m", po::value(&model_path), (std::string(kModelHelp) + "; default: the shipped models/stories260K.gguf").c_str())
+      ("tokenizer", po::value(&tokenizer_path), kTokenizerHelp)
       ("prompt,p", po::value(&prompt)->required(), "prompt text")
       ("n-predict,n", po::value(&n_predict)->default_value(128), "maximum number of tokens to generate")
       ("ignore-eos", "keep generating after end-of-generation tokens")
@@ -63,9 +64,11 @@ int cmd_run(const std::vector<std::string>& args) {
     };
   }
   apply_kernel_options(vm, load_opt);
+  load_opt.tokenizer = tokenizer_path;
   auto model = load_model(path, load_opt);
   SessionOptions session_opt{ctx, threads};
   apply_cache_options(vm, session_opt);
+  check_fits(*model, session_opt);
   if (beam_width > 0) {
     if (vm.count("draft") || vm.count("lookup")) throw ConfigError("beam search does not combine with --draft or --lookup");
     BeamOptions bo{.beam_width = beam_width, .max_tokens = n_predict, .length_penalty = length_penalty, .n_best = n_best,

@@ -5,14 +5,17 @@
 #include <boost/program_options.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include <llmforge/core/error.hpp>
+#include <llmforge/kv/kv_cache.hpp>
 #include <llmforge/models/model.hpp>
 
 namespace llmforge::cli {
@@ -73,6 +76,82 @@ inline std::filesystem::path default_model() {
   for (const auto& c : candidates)
     if (fs::exists(c, ec)) return fs::weakly_canonical(c, ec);
   throw IoError("no model given (-m) and the default models/stories260K.gguf was not found next to the program");
+}
+
+/// What `-m` accepts, for option help texts.
+inline constexpr const char* kModelHelp =
+    "model: GGUF file, Hugging Face folder (config.json + *.safetensors), .lmf file or llama2.c .bin";
+inline constexpr const char* kTokenizerHelp =
+    "tokenizer to use instead of the model's: tokenizer.json, HF folder, GGUF, SentencePiece .model, or llama2.c tokenizer.bin";
+
+/// Memory a model needs to run: its weights, the KV cache and the forward pass's scratch buffers.
+struct MemoryEstimate {
+  std::size_t weights = 0;          ///< bytes of weight data as loaded
+  std::size_t kv_per_token = 0;     ///< KV cache bytes per position
+  std::size_t kv_context = 0;       ///< KV cache bytes at the session's context
+  std::size_t kv_full = 0;          ///< KV cache bytes at the model's full context length
+  std::size_t scratch = 0;          ///< scratch buffers for a prompt batch of `batch` tokens
+  std::size_t context = 0, batch = 0;
+  [[nodiscard]] std::size_t total() const noexcept { return weights + kv_context + scratch; }
+};
+
+/// Estimates the memory of running `c` with `context` positions and prompt batches of `batch` tokens.
+inline MemoryEstimate estimate_memory(const ModelConfig& c, std::size_t weight_bytes, std::size_t context, std::size_t batch,
+                                      std::size_t threads, const KvOptions& kv = {}) {
+  MemoryEstimate m;
+  m.weights = weight_bytes;
+  m.context = context;
+  m.batch = batch = std::max<std::size_t>(1, std::min(batch, context));
+  m.kv_context = KvCache::bytes_for(c, context, kv);
+  m.kv_per_token = m.kv_context / std::max<std::size_t>(context, 1);
+  m.kv_full = KvCache::bytes_for(c, c.context_len, kv);
+  const std::size_t q = c.num_heads * c.head_dim, k = c.num_kv_heads * c.head_dim, v = c.num_kv_heads * c.value_dim;
+  // Hidden, normed and temporary rows; queries, keys, values and attention output; gate and up
+  // projections; the logits of one position; per-thread attention scores over the context.
+  const std::size_t floats = batch * (3 * c.model_dim + q + k + v + c.num_heads * c.value_dim + 2 * c.ffn_dim) + c.vocab_size +
+                             std::max<std::size_t>(threads, 1) * context;
+  m.scratch = floats * sizeof(float);
+  return m;
+}
+
+/// Bytes of memory the system can still give (MemAvailable + SwapFree from /proc/meminfo), or 0 if
+/// unknown. The environment variable LLMFORGE_MEMORY_LIMIT (bytes) replaces it (for limits such as
+/// a container's that /proc/meminfo does not show, and for tests).
+inline std::size_t available_memory() {
+  if (const char* limit = std::getenv("LLMFORGE_MEMORY_LIMIT")) return static_cast<std::size_t>(std::strtoull(limit, nullptr, 10));
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  std::size_t kb = 0, total = 0;
+  std::string unit;
+  while (in >> key >> kb) {
+    std::getline(in, unit);
+    if (key == "MemAvailable:" || key == "SwapFree:") total += kb * 1024;
+  }
+  return total;
+}
+
+/// "1.50 MiB"
+inline std::string human_bytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (b >= 1024 && u < 4) { b /= 1024; ++u; }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f %s", b, units[u]);
+  return buf;
+}
+
+/// Refuses, before any session memory is allocated, a model and context that cannot fit.
+/// @throws ConfigError with the numbers.
+inline void check_fits(const Model& model, const SessionOptions& opt) {
+  const auto& c = model.config();
+  const std::size_t ctx = opt.context ? opt.context : std::min<std::size_t>(c.context_len, 4096);
+  const auto m = estimate_memory(c, model.weight_bytes(), ctx, 512, opt.threads, model.kv_options(opt));
+  const std::size_t avail = available_memory();
+  if (avail > 0 && m.total() > avail)
+    throw ConfigError("the model needs about " + human_bytes(static_cast<double>(m.total())) + " (weights " +
+                      human_bytes(static_cast<double>(m.weights)) + ", KV cache for " + std::to_string(ctx) + " positions " +
+                      human_bytes(static_cast<double>(m.kv_context)) + ", scratch " + human_bytes(static_cast<double>(m.scratch)) +
+                      ") but only " + human_bytes(static_cast<double>(avail)) + " is available; lower --ctx or use a smaller type");
 }
 
 /// Reads a file's exact bytes. @throws IoError.

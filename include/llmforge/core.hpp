@@ -4,6 +4,7 @@
 /// Error types, element-type tags, F16/BF16 scalars and overflow-checked arithmetic.
 #pragma once
 #include <llmforge/core/checked.hpp>
+#include <llmforge/core/config.hpp>
 #include <llmforge/core/dtype.hpp>
 #include <llmforge/core/error.hpp>
 #include <llmforge/core/ggml_type.hpp>

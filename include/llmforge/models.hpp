@@ -7,6 +7,7 @@
 #include <llmforge/models/decoder_only.hpp>
 #include <llmforge/models/gemma.hpp>
 #include <llmforge/models/gpt2.hpp>
+#include <llmforge/models/hf.hpp>
 #include <llmforge/models/llama.hpp>
 #include <llmforge/models/phi3.hpp>
 #include <llmforge/models/qwen2.hpp>

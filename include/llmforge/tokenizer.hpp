@@ -9,5 +9,6 @@
 /// complete UTF-8 text. Vocabularies follow llama.cpp and Hugging Face token for token; unknown
 /// tokenizer models and pre-tokenizers are errors that list the supported ones.
 
+#include <llmforge/tokenizer/gguf_export.hpp>
 #include <llmforge/tokenizer/load.hpp>
 #include <llmforge/tokenizer/tokenizer.hpp>

@@ -132,3 +132,61 @@ llmforge_cli_test(run_beam_search EXIT ok REGEX "^Once upon a time.*beam 1: scor
                   ARGS run -p "Once upon a time" -n 12 --beam-width 3 --n-best 2)
 llmforge_cli_test(run_beam_bad_n_best EXIT fail REGEX "n_best must be between 1 and the beam width"
                   ARGS run -p "Once upon a time" --beam-width 2 --n-best 3)
+# Model files beyond GGUF (issue 16): Hugging Face folders, llama2.c checkpoints, .lmf, convert.
+set(_td ${LLMFORGE_SHARED_DIR}/testdata)
+if(EXISTS ${_td}/hf/tiny-gpt2/model.safetensors)
+  # reference.json: greedy ids 16046 x 8 (" stairs") after the prompt.
+  llmforge_cli_test(run_hf_folder_gpt2 EXIT ok REGEX "Hello world, this is a test( stairs)( stairs)( stairs)( stairs)( stairs)( stairs)( stairs)( stairs)"
+                    ARGS run -m ${_td}/hf/tiny-gpt2 -p "Hello world, this is a test" -n 8 --temp 0)
+  llmforge_cli_test(convert_hf_folder_to_gguf EXIT ok REGEX "wrote .*tiny-gpt2.gguf .GGUF from safetensors"
+                    ARGS convert ${_td}/hf/tiny-gpt2 ${_tmp}/tiny-gpt2.gguf)
+  set_tests_properties(cli.convert_hf_folder_to_gguf PROPERTIES FIXTURES_SETUP hf_gguf)
+  llmforge_cli_test(run_converted_hf_gguf EXIT ok REGEX "Hello world, this is a test( stairs)( stairs)( stairs)( stairs)( stairs)( stairs)( stairs)( stairs)"
+                    ARGS run -m ${_tmp}/tiny-gpt2.gguf -p "Hello world, this is a test" -n 8 --temp 0)
+  set_tests_properties(cli.run_converted_hf_gguf PROPERTIES FIXTURES_REQUIRED hf_gguf)
+  llmforge_cli_test(info_hf_folder_memory EXIT ok REGEX "safetensors.*KV cache: +[0-9.]+ B per token"
+                    ARGS info -m ${_td}/hf/tiny-gpt2)
+  add_test(NAME cli.run_refuses_model_that_does_not_fit
+           COMMAND ${CMAKE_COMMAND} -E env LLMFORGE_MEMORY_LIMIT=100000
+                   ${CMAKE_COMMAND} -DCLI=${_cli} -DEXIT=fail "-DREGEX=needs about .* .weights .*KV cache.*scratch.*. but only 97.66 KiB is available"
+                   "-DARGS=run@@-m@@${_td}/hf/tiny-gpt2@@-p@@hi" -P ${_expect})
+endif()
+if(EXISTS ${_td}/hf/tiny-random-llama/model.safetensors AND EXISTS ${_td}/hf-tokenizers/llama2/tokenizer.json)
+  llmforge_cli_test(run_hf_folder_llama_quantized EXIT ok REGEX "stop: max_tokens"
+                    ARGS run -m ${_td}/hf/tiny-random-llama --tokenizer ${_td}/hf-tokenizers/llama2 --quantize f16 -p Hello -n 4 --temp 0)
+endif()
+if(EXISTS ${_td}/llama2c/stories260K.bin)
+  llmforge_cli_test(tokenize_llama2c_checkpoint EXIT ok REGEX "^1 403 407 261 378"
+                    ARGS tokenize -m ${_td}/llama2c/stories260K.bin --tokenizer ${_td}/llama2c/tok512.bin -p "Once upon a time")
+  llmforge_cli_test(run_llama2c_checkpoint EXIT ok REGEX "Once upon a time, there was a little girl named Lily. She loved to play"
+                    ARGS run -m ${_td}/llama2c/stories260K.bin --tokenizer ${_td}/llama2c/tok512.bin -p "Once upon a time" -n 16 --temp 0)
+endif()
+# A corrupt SafeTensors file in an HF folder: one readable error line naming the file and the problem.
+file(MAKE_DIRECTORY ${_tmp}/bad_hf)
+file(WRITE ${_tmp}/bad_hf/config.json "{\"model_type\": \"llama\", \"hidden_size\": 8, \"num_attention_heads\": 2, \"num_hidden_layers\": 1, \"intermediate_size\": 16, \"max_position_embeddings\": 16, \"vocab_size\": 4}")
+set(_st_header "{\"model.embed_tokens.weight\":{\"dtype\":\"F32\",\"shape\":[4,8],\"data_offsets\":[0,128]}}")
+string(LENGTH "${_st_header}" _st_len)
+string(HEX "${_st_header}" _st_hex)
+math(EXPR _st_lo "${_st_len} % 256" OUTPUT_FORMAT HEXADECIMAL)
+string(REPLACE "0x" "" _st_lo "${_st_lo}")
+string(LENGTH "${_st_lo}" _n)
+if(_n EQUAL 1)
+  set(_st_lo "0${_st_lo}")
+endif()
+file(WRITE ${_tmp}/bad_hf.hex "${_st_lo}00000000000000${_st_hex}00000000")
+add_test(NAME cli.corrupt_safetensors
+         COMMAND ${CMAKE_COMMAND} -DCLI=${_cli} -DEXIT=fail "-DREGEX=bad_hf/model.safetensors: invalid SafeTensors file: tensor 'model.embed_tokens.weight' data .* extends past the end"
+                 -DMAKE_TRUNCATED=${_tmp}/bad_hf.hex -DOUT=${_tmp}/bad_hf/model.safetensors
+                 "-DARGS=run@@-m@@${_tmp}/bad_hf@@-p@@hi" -P ${_expect})
+# GGUF -> .lmf, --verify passes; a flipped data byte is reported with the tensor's name.
+llmforge_cli_test(convert_gguf_to_lmf EXIT ok REGEX "wrote .*stories.lmf" ARGS convert ${_stories} ${_tmp}/stories.lmf)
+set_tests_properties(cli.convert_gguf_to_lmf PROPERTIES FIXTURES_SETUP lmf)
+llmforge_cli_test(info_verify_lmf EXIT ok REGEX "all CRC32 checksums match" ARGS info -m ${_tmp}/stories.lmf --verify)
+llmforge_cli_test(tokenize_lmf EXIT ok REGEX "^1 403 407 261 378" ARGS tokenize -m ${_tmp}/stories.lmf -p "Once upon a time")
+llmforge_cli_test(run_lmf EXIT ok REGEX "Once upon a time, there was a little girl named Lily"
+                  ARGS run -m ${_tmp}/stories.lmf -p "Once upon a time" -n 12 --temp 0)
+add_test(NAME cli.info_verify_names_flipped_tensor
+         COMMAND ${CMAKE_COMMAND} -DCLI=${_cli} -DEXIT=fail "-DREGEX=tensor 'blk.1.ffn_down.weight' is corrupt .CRC32 mismatch."
+                 -DMAKE_FLIPPED=${_tmp}/stories.lmf -DFLIP_AT=592688 -DOUT=${_tmp}/flipped.lmf
+                 "-DARGS=info@@-m@@${_tmp}/flipped.lmf@@--verify" -P ${_expect})
+set_tests_properties(cli.info_verify_lmf cli.run_lmf cli.tokenize_lmf cli.info_verify_names_flipped_tensor PROPERTIES FIXTURES_REQUIRED lmf)

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -29,6 +30,11 @@ struct GgufTensorInfo {
   uint64_t offset = 0;      ///< absolute byte offset of the data in the file
   uint64_t size = 0;        ///< bytes of data
   uint64_t info_offset = 0; ///< where the tensor's info record starts (for error messages)
+  /// For tensors of an assembled file (GgufFile::assemble: SafeTensors shards, llama2.c, converted
+  /// layouts): where the bytes are, and who keeps them alive. Null for tensors of a GGUF file, whose
+  /// bytes are at `offset` in its mapping.
+  std::byte* ptr = nullptr;
+  std::shared_ptr<const void> owner;
 
   [[nodiscard]] GgmlType ggml_type() const noexcept { return static_cast<GgmlType>(type); }
   [[nodiscard]] std::string type_name() const { return ggml_type_name(type); }
@@ -50,16 +56,58 @@ class GgufFile {
   [[nodiscard]] static GgufFile open(const std::filesystem::path& path) {
     GgufFile g;
     g.file_ = MappedFile::open(path);
-    g.parse();
+    g.path_ = g.file_->path();
+    g.parse(g.file_->data(), g.file_->size());
     return g;
   }
+
+  /// The metadata of a GGUF image held in memory (`source` names it in errors); its tensor infos are
+  /// validated as in open() but there is no data. Used by formats that embed a GGUF header (`.lmf`).
+  /// @throws FormatError as open().
+  [[nodiscard]] static Metadata parse_metadata(std::span<const std::byte> bytes, std::string source) {
+    GgufFile g;
+    g.path_ = std::move(source);
+    g.parse(bytes.data(), bytes.size());
+    return std::move(g.metadata_);
+  }
+
+  /// A file assembled in memory from another format (a Hugging Face folder, a llama2.c checkpoint, a
+  /// `.lmf` file): GGUF metadata keys and tensor names and layouts, every tensor's bytes given by its
+  /// `ptr` (kept alive by its `owner`; mapped files stay zero-copy). `format` names the source format
+  /// ("safetensors", "llama2.c", "lmf"). @throws FormatError for a duplicate name, a tensor without
+  /// data, or a size that does not match its shape and type.
+  [[nodiscard]] static GgufFile assemble(std::string path, std::string format, Metadata metadata,
+                                         std::vector<GgufTensorInfo> tensors) {
+    GgufFile g;
+    g.path_ = std::move(path);
+    g.format_ = std::move(format);
+    g.version_ = 3;
+    g.metadata_ = std::move(metadata);
+    for (auto& t : tensors) {
+      const auto info = ggml_type_info(t.type);
+      if (!info) throw FormatError(g.path_ + ": tensor '" + t.name + "' has unknown type code " + std::to_string(t.type));
+      if (!t.ptr && t.size > 0) throw FormatError(g.path_ + ": tensor '" + t.name + "' has no data");
+      if (t.shape.empty() || t.shape.back() % info->block_size != 0 ||
+          numel(t.shape) / info->block_size * info->bytes_per_block != t.size)
+        throw FormatError(g.path_ + ": tensor '" + t.name + "' holds " + std::to_string(t.size) + " bytes, which do not fit shape " +
+                          to_string(t.shape) + " of type " + std::string(info->name));
+      if (!g.by_name_.emplace(t.name, g.tensors_.size()).second)
+        throw FormatError(g.path_ + ": tensor '" + t.name + "' appears twice");
+      g.tensors_.push_back(std::move(t));
+    }
+    return g;
+  }
+
+  /// "gguf" for a GGUF file, otherwise the format an assembled file came from.
+  [[nodiscard]] const std::string& format() const noexcept { return format_; }
 
   [[nodiscard]] uint32_t version() const noexcept { return version_; }
   [[nodiscard]] uint32_t alignment() const noexcept { return alignment_; }
   [[nodiscard]] const Metadata& metadata() const noexcept { return metadata_; }
   [[nodiscard]] const std::vector<GgufTensorInfo>& tensors() const noexcept { return tensors_; }
   [[nodiscard]] uint64_t data_offset() const noexcept { return data_offset_; }
-  [[nodiscard]] const std::string& path() const noexcept { return file_->path(); }
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  /// The mapping of a GGUF file (null for an assembled file).
   [[nodiscard]] const std::shared_ptr<MappedFile>& file() const noexcept { return file_; }
 
   /// The tensor called `name`, or null.
@@ -75,7 +123,7 @@ class GgufFile {
   }
 
   /// Pointer to a tensor's bytes inside the mapping.
-  [[nodiscard]] std::byte* data(const GgufTensorInfo& t) const noexcept { return file_->data() + t.offset; }
+  [[nodiscard]] std::byte* data(const GgufTensorInfo& t) const noexcept { return t.ptr ? t.ptr : file_->data() + t.offset; }
 
   /// A zero-copy typed view of a tensor. @throws FormatError if the stored type is not `D`.
   template <DType D>
@@ -83,7 +131,8 @@ class GgufFile {
     if (t.type != static_cast<uint32_t>(D::kGgmlType))
       throw FormatError(path() + ": tensor '" + t.name + "' has type " + t.type_name() + ", expected " +
                         std::string(D::kName));
-    return Tensor<D, Cpu>(kAdopt, file_, reinterpret_cast<typename D::storage_type*>(data(t)), t.shape);
+    std::shared_ptr<const void> owner = t.ptr ? t.owner : std::shared_ptr<const void>(file_);
+    return Tensor<D, Cpu>(kAdopt, std::move(owner), reinterpret_cast<typename D::storage_type*>(data(t)), t.shape);
   }
   template <DType D>
   [[nodiscard]] Tensor<D, Cpu> tensor(std::string_view name) const {
@@ -187,8 +236,8 @@ class GgufFile {
     }
   }
 
-  void parse() {
-    Cursor c{file_->data(), file_->size(), 0, &file_->path()};
+  void parse(const std::byte* base, uint64_t file_size) {
+    Cursor c{base, file_size, 0, &path_};
     const uint32_t magic = c.read<uint32_t>("magic");
     if (magic != kMagic) {
       char buf[64];
@@ -205,10 +254,10 @@ class GgufFile {
     const uint64_t n_kv = read_count(c, "metadata count");
     // Each KV pair needs at least a key length, a key byte and a type; each tensor info at least
     // name length, one dim, type and offset.
-    if (n_kv > file_->size() / 13) c.fail("metadata count " + std::to_string(n_kv) + " is larger than the file can hold", 16);
-    if (n_tensors > file_->size() / 24) c.fail("tensor count " + std::to_string(n_tensors) + " is larger than the file can hold", 8);
+    if (n_kv > file_size / 13) c.fail("metadata count " + std::to_string(n_kv) + " is larger than the file can hold", 16);
+    if (n_tensors > file_size / 24) c.fail("tensor count " + std::to_string(n_tensors) + " is larger than the file can hold", 8);
 
-    metadata_ = Metadata(file_->path());
+    metadata_ = Metadata(path_);
     for (uint64_t i = 0; i < n_kv; ++i) {
       const uint64_t at = c.pos;
       std::string key = read_string(c, "metadata key");
@@ -273,13 +322,13 @@ class GgufFile {
     auto start = checked_align_up(c.pos, alignment_);
     if (!start) c.fail("tensor data start overflows", c.pos);
     data_offset_ = *start;
-    if (n_tensors > 0 && data_offset_ > file_->size())
+    if (n_tensors > 0 && data_offset_ > file_size)
       c.fail("tensor data section starts past the end of the file", c.pos);
     for (std::size_t i = 0; i < tensors_.size(); ++i) {
       auto& t = tensors_[i];
       auto abs = checked_add(data_offset_, rel_offsets[i]);
       auto end = abs ? checked_add(*abs, t.size) : std::nullopt;
-      if (!end || *end > file_->size())
+      if (!end || *end > file_size)
         c.fail("tensor '" + t.name + "' data [" + std::to_string(rel_offsets[i]) + ", +" + std::to_string(t.size) +
                    ") extends past the end of the file (truncated?)",
                t.info_offset);
@@ -288,6 +337,8 @@ class GgufFile {
   }
 
   std::shared_ptr<MappedFile> file_;
+  std::string path_;
+  std::string format_ = "gguf";
   uint32_t version_ = 0;
   uint32_t alignment_ = kDefaultAlignment;
   uint64_t data_offset_ = 0;

@@ -47,6 +47,24 @@ class GgufWriter {
   }
   [[nodiscard]] const Metadata& metadata() const noexcept { return metadata_; }
 
+  /// `m` encoded as the header of a GGUF v3 file without tensors (what `.lmf` files embed).
+  /// @throws ConfigError for a heterogeneous array.
+  [[nodiscard]] static std::vector<std::byte> encode_metadata(const Metadata& m) {
+    std::vector<std::byte> out;
+    const std::filesystem::path none;
+    Out o{nullptr, none, 0, &out};
+    o.pod<uint32_t>(0x46554747);
+    o.pod<uint32_t>(3);
+    o.pod<uint64_t>(0);
+    o.pod<uint64_t>(m.size());
+    for (const auto& [k, v] : m.entries()) {
+      o.str(k);
+      o.pod<uint32_t>(static_cast<uint32_t>(value_type(v)));
+      write_value(o, v);
+    }
+    return out;
+  }
+
   /// Adds a tensor. `shape` is row-major (outermost first), as GgufTensorInfo::shape.
   /// @throws ShapeError if the innermost dimension is not a multiple of the type's block size;
   ///         ConfigError for a duplicate name or an unknown type.
@@ -110,8 +128,13 @@ class GgufWriter {
     std::FILE* f;
     const std::filesystem::path& path;
     uint64_t pos = 0;
+    std::vector<std::byte>* mem = nullptr;  ///< collects the bytes instead of `f` when set
     void bytes(const void* p, std::size_t n) {
-      if (n && std::fwrite(p, 1, n, f) != n) throw IoError("cannot write " + path.string() + ": " + std::strerror(errno));
+      if (mem) {
+        mem->insert(mem->end(), static_cast<const std::byte*>(p), static_cast<const std::byte*>(p) + n);
+      } else if (n && std::fwrite(p, 1, n, f) != n) {
+        throw IoError("cannot write " + path.string() + ": " + std::strerror(errno));
+      }
       pos += n;
     }
     template <class T>

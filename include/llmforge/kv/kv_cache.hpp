@@ -18,7 +18,7 @@
 #include <llmforge/core/half.hpp>
 #include <llmforge/kernels/attention_reference.hpp>
 #include <llmforge/kernels/dispatch.hpp>
-#include <llmforge/nn/config.hpp>
+#include <llmforge/core/config.hpp>
 #include <llmforge/quant/legacy.hpp>
 
 namespace llmforge {

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include <llmforge/io/metadata.hpp>
-#include <llmforge/nn/config.hpp>
+#include <llmforge/core/config.hpp>
 
 namespace llmforge::models {
 

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -36,6 +37,9 @@ struct LoadOptions {
   /// Repack matrices into the interleaved layouts at load time where the CPU's kernels prefer them
   /// (ignored with `exact`).
   bool repack = true;
+  /// A tokenizer to use instead of the model file's: any file load_tokenizer() reads, or a llama2.c
+  /// tokenizer.bin (needed for llama2.c checkpoints without one beside them).
+  std::filesystem::path tokenizer;
 };
 
 /// What loading did beyond mapping the file: repacking (time and bytes of the packed matrices).
