@@ -127,11 +127,12 @@ void load_chat(const std::filesystem::path& file, Generator& gen, Conversation& 
 
 int cmd_chat(const std::vector<std::string>& args) {
   po::options_description desc("options");
-  std::string model_path, system, template_path;
+  std::string model_path, system, template_path, tokenizer_path;
   std::size_t n_predict = 256, threads = 0, ctx = 0;
   SamplerOptionValues sampler_values;
   desc.add_options()
-      ("model,m", po::value(&model_path), "model file (GGUF); default: the shipped models/stories260K.gguf")
+      ("model,m", po::value(&model_path), (std::string(kModelHelp) + "; default: the shipped models/stories260K.gguf").c_str())
+      ("tokenizer", po::value(&tokenizer_path), kTokenizerHelp)
       ("system", po::value(&system), "system prompt")
       ("template", po::value(&template_path), "a Jinja chat template file instead of the model's")
       ("n-predict,n", po::value(&n_predict)->default_value(256), "maximum tokens per answer")
@@ -151,10 +152,12 @@ int cmd_chat(const std::vector<std::string>& args) {
 
   const auto path = model_path.empty() ? default_model() : std::filesystem::path(model_path);
   LoadOptions load_opt;
+  load_opt.tokenizer = tokenizer_path;
   apply_kernel_options(vm, load_opt);
   auto model = load_model(path, load_opt);
   SessionOptions session_opt{ctx, threads};
   apply_cache_options(vm, session_opt);
+  check_fits(*model, session_opt);
   Generator gen(model, session_opt);
 
   chat::ChatInputs inputs;
@@ -162,10 +165,22 @@ int cmd_chat(const std::vector<std::string>& args) {
   if (!template_path.empty()) {
     tpl.emplace(read_text_file(template_path), template_path);
   } else {
-    const auto m = chat::load_chat_template(path);
-    inputs.bos_token = m.bos_token;
-    inputs.eos_token = m.eos_token;
-    tpl.emplace(m.select(false));
+    std::optional<chat::ModelChatTemplate> m;
+    try {
+      m = chat::load_chat_template(path);
+    } catch (const FormatError&) {
+      // Formats without chat metadata (llama2.c checkpoints, .lmf): the llama2 template, said aloud.
+      std::fprintf(stderr, "llmforge: %s carries no chat template; using the built-in 'llama2' template\n", path.c_str());
+      tpl.emplace(std::string(chat::builtin_template("llama2")), "built-in llama2");
+      const auto& t = model->tokenizer();
+      if (t.bos_id() >= 0) inputs.bos_token = t.piece(t.bos_id(), true);
+      if (t.eos_id() >= 0) inputs.eos_token = t.piece(t.eos_id(), true);
+    }
+    if (m) {
+      inputs.bos_token = m->bos_token;
+      inputs.eos_token = m->eos_token;
+      tpl.emplace(m->select(false));
+    }
   }
   Conversation conv(std::move(*tpl), inputs, vm.count("system") ? std::optional<std::string>(system) : std::nullopt);
   const auto& tok = model->tokenizer();
