@@ -70,8 +70,37 @@ class DecoderOnlyModel final : public Model {
   [[nodiscard]] LoadReport load_report() const noexcept override { return report_; }
   [[nodiscard]] bool exact() const noexcept override { return exact_; }
 
+  void hidden_states(Session& s, std::span<const int32_t> tokens, std::span<float> hidden) const override {
+    check_tokens(s, tokens);
+    const std::size_t n = tokens.size(), d = config_.model_dim;
+    if (hidden.size() != n * d)
+      throw ShapeError("hidden_states: buffer holds " + std::to_string(hidden.size()) + " floats, expected " + std::to_string(n * d));
+    const float* x = run_layers(s, tokens);
+    output_norm_.forward(x, hidden.data(), n);
+    s.pos += n;
+  }
+
   void forward(Session& s, std::span<const int32_t> tokens, std::span<float> logits, bool all_positions) const override {
     check_forward(s, tokens, logits, all_positions);
+    const auto& c = config_;
+    const std::size_t n = tokens.size(), d = c.model_dim;
+    float* x = run_layers(s, tokens);
+    // Only the rows whose logits are wanted go through the final norm and output projection.
+    const std::size_t first = all_positions ? 0 : n - 1, rows = n - first;
+    float* h = s.ws.get(nn::Workspace::Normed, rows * d);
+    const nn::AnyWeight& out_w = output_ ? *output_ : token_embd_;
+    std::optional<nn::PreparedInput> prepared;  // the normed rows, quantized in the norm's pass
+    nn::normalize_for_matmul(output_norm_, x + first * d, h, rows, d, nn::input_activation_type(out_w), prepared, *s.pool);
+    nn::matmul(out_w, h, d, rows, logits.data(), c.vocab_size, *s.pool);
+    if (c.final_softcap > 0)
+      for (auto& v : logits) v = std::tanh(v * (1.0f / c.final_softcap)) * c.final_softcap;
+    s.pos += n;
+  }
+
+ private:
+  /// Embeds `tokens` (at positions from `s.pos`) and runs every layer; returns the residual stream
+  /// (`tokens.size() * model_dim` floats in the session's workspace). Does not advance `s.pos`.
+  float* run_layers(Session& s, std::span<const int32_t> tokens) const {
     const auto& c = config_;
     const std::size_t n = tokens.size(), d = c.model_dim;
     float* x = s.ws.get(nn::Workspace::Hidden, n * d);
@@ -91,19 +120,9 @@ class DecoderOnlyModel final : public Model {
       ctx.layer = l;
       layers_[l].forward(c, ctx, x);
     }
-    // Only the rows whose logits are wanted go through the final norm and output projection.
-    const std::size_t first = all_positions ? 0 : n - 1, rows = n - first;
-    float* h = s.ws.get(nn::Workspace::Normed, rows * d);
-    const nn::AnyWeight& out_w = output_ ? *output_ : token_embd_;
-    std::optional<nn::PreparedInput> prepared;  // the normed rows, quantized in the norm's pass
-    nn::normalize_for_matmul(output_norm_, x + first * d, h, rows, d, nn::input_activation_type(out_w), prepared, *s.pool);
-    nn::matmul(out_w, h, d, rows, logits.data(), c.vocab_size, *s.pool);
-    if (c.final_softcap > 0)
-      for (auto& v : logits) v = std::tanh(v * (1.0f / c.final_softcap)) * c.final_softcap;
-    s.pos += n;
+    return x;
   }
 
- private:
   std::shared_ptr<const io::GgufFile> file_;
   bool exact_ = false;
   ModelConfig config_;

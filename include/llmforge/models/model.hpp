@@ -75,6 +75,16 @@ class Model {
   ///         ShapeError if `logits` has the wrong size.
   virtual void forward(Session& s, std::span<const int32_t> tokens, std::span<float> logits, bool all_positions = false) const = 0;
 
+  /// Runs `tokens` like forward() (advancing `s.pos`) but writes the final hidden states of every token
+  /// (after the output norm, before the output projection; `tokens.size() * model_dim` floats) into
+  /// `hidden`: what embeddings pool (llama.cpp's `result_norm`).
+  /// @throws ConfigError as forward(), or if the model does not provide hidden states;
+  ///         ShapeError if `hidden` has the wrong size.
+  virtual void hidden_states(Session& s, std::span<const int32_t> tokens, std::span<float> hidden) const {
+    (void)s, (void)tokens, (void)hidden;
+    throw ConfigError(metadata().source() + ": this model does not expose its hidden states (no embeddings)");
+  }
+
   /// Bytes of weight data the model reads per token (for bandwidth figures).
   [[nodiscard]] virtual std::size_t weight_bytes() const noexcept = 0;
   /// Whether the model was loaded in the exact (llama.cpp-order reference) mode.
@@ -112,6 +122,14 @@ class Model {
  protected:
   /// Common argument checks of forward().
   void check_forward(const Session& s, std::span<const int32_t> tokens, std::span<const float> logits, bool all) const {
+    check_tokens(s, tokens);
+    const auto& c = config();
+    const std::size_t want = (all ? tokens.size() : 1) * c.vocab_size;
+    if (logits.size() != want)
+      throw ShapeError("forward: logits buffer holds " + std::to_string(logits.size()) + " floats, expected " + std::to_string(want));
+  }
+  /// The checks of forward() that concern the tokens: not empty, in the vocabulary, fitting the context.
+  void check_tokens(const Session& s, std::span<const int32_t> tokens) const {
     const auto& c = config();
     if (tokens.empty()) throw ConfigError("forward: no tokens given");
     if (s.pos + tokens.size() > s.kv.capacity())
@@ -120,9 +138,6 @@ class Model {
     for (int32_t id : tokens)
       if (id < 0 || static_cast<std::size_t>(id) >= c.vocab_size)
         throw ConfigError("token id " + std::to_string(id) + " is outside the vocabulary of " + std::to_string(c.vocab_size));
-    const std::size_t want = (all ? tokens.size() : 1) * c.vocab_size;
-    if (logits.size() != want)
-      throw ShapeError("forward: logits buffer holds " + std::to_string(logits.size()) + " floats, expected " + std::to_string(want));
   }
 
  private:
