@@ -118,3 +118,9 @@ if(EXISTS ${LLMFORGE_SHARED_DIR}/testdata/llama.cpp-vocab/ggml-vocab-phi-3.gguf)
                     ARGS template -m ${LLMFORGE_SHARED_DIR}/testdata/llama.cpp-vocab/ggml-vocab-phi-3.gguf
                          --messages ${_chat_data}/conversations/no_system.json --add-generation-prompt)
 endif()
+
+# `llmforge embed`: one JSON array of model_dim (64) floats; bad pooling names are refused.
+llmforge_cli_test(embed_prints_json_array EXIT ok REGEX "^\\[-?[0-9][^,]*(, -?[0-9][^,]*)(, [^,]*)+\\]\n$"
+                  ARGS embed -m ${_stories} -p "Once upon a time" --pooling last)
+llmforge_cli_test(embed_bad_pooling EXIT fail REGEX "pooling must be mean, last or cls, got 'max'"
+                  ARGS embed -m ${_stories} -p hi --pooling max)
