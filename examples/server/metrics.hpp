@@ -26,7 +26,7 @@ class Histogram {
   }
   void render(std::string& out, const std::string& name, const std::string& help) const {
     out += "# HELP " + name + " " + help + "\n# TYPE " + name + " histogram\n";
-    char buf[128];
+    char buf[512];
     for (std::size_t i = 0; i < kBounds.size(); ++i) {
       std::snprintf(buf, sizeof buf, "%s_bucket{le=\"%g\"} %llu\n", name.c_str(), kBounds[i], static_cast<unsigned long long>(counts_[i]));
       out += buf;
