@@ -159,6 +159,7 @@ struct GenerationRequest {
   std::vector<std::string> stop;
   std::string response_format = "text";
   std::optional<double> timeout;        ///< seconds (llmforge extension; the server has a default)
+  bool ignore_eos = false;              ///< llama-server's extension: keep going past end-of-generation tokens
 };
 
 /// A validated embeddings request: texts or token lists.
@@ -339,6 +340,7 @@ inline GenerationRequest parse_openai_generation(const Json& j, bool chat) {
   if (const Json* tools = field(j, "tools"); tools && !(tools->is_array() && tools->empty()))
     throw ApiError(400, "'tools' (function calling) is not supported by this server", "tools");
   r.timeout = number(j, "timeout", "timeout", 0.001, 86400);
+  r.ignore_eos = boolean(j, "ignore_eos", "ignore_eos").value_or(false);
   detail::check_sampler(r.sampler);
   return r;
 }

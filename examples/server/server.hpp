@@ -331,6 +331,7 @@ class Server {
     job->logprobs_top = r.top_logprobs;
     job->stop.max_tokens = std::min(r.max_tokens.value_or(context_), context_ - job->prompt.size());
     job->stop.stop = r.stop;
+    job->stop.stop_at_eos = !r.ignore_eos;
     job->stop.cancel = p.cancel;
     job->stop.deadline = std::chrono::steady_clock::now() +
                          std::chrono::milliseconds(static_cast<int64_t>(1000 * std::min(opt_.timeout, r.timeout.value_or(opt_.timeout))));
