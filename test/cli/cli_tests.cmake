@@ -190,3 +190,8 @@ add_test(NAME cli.info_verify_names_flipped_tensor
                  -DMAKE_FLIPPED=${_tmp}/stories.lmf -DFLIP_AT=592688 -DOUT=${_tmp}/flipped.lmf
                  "-DARGS=info@@-m@@${_tmp}/flipped.lmf@@--verify" -P ${_expect})
 set_tests_properties(cli.info_verify_lmf cli.run_lmf cli.tokenize_lmf cli.info_verify_names_flipped_tensor PROPERTIES FIXTURES_REQUIRED lmf)
+# `llmforge embed`: one JSON array of model_dim (64) floats; bad pooling names are refused.
+llmforge_cli_test(embed_prints_json_array EXIT ok REGEX "^\\[-?[0-9][^,]*(, -?[0-9][^,]*)(, [^,]*)+\\]\n$"
+                  ARGS embed -m ${_stories} -p "Once upon a time" --pooling last)
+llmforge_cli_test(embed_bad_pooling EXIT fail REGEX "pooling must be mean, last or cls, got 'max'"
+                  ARGS embed -m ${_stories} -p hi --pooling max)

@@ -70,6 +70,17 @@ class DecoderOnlyModel final : public Model {
   [[nodiscard]] LoadReport load_report() const noexcept override { return report_; }
   [[nodiscard]] bool exact() const noexcept override { return exact_; }
 
+  void hidden_states(Session& s, std::span<const int32_t> tokens, std::span<float> hidden) const override {
+    check_tokens(s, tokens);
+    const std::size_t n = tokens.size(), d = config_.model_dim;
+    if (hidden.size() != n * d)
+      throw ShapeError("hidden_states: buffer holds " + std::to_string(hidden.size()) + " floats, expected " + std::to_string(n * d));
+    const SequenceSlice one{&s.kv, s.pos, tokens, SequenceSlice::Logits::None};
+    const float* x = run_layers(std::span<const SequenceSlice>(&one, 1), {}, s.ws, *s.pool);
+    output_norm_.forward(x, hidden.data(), n);
+    s.pos += n;
+  }
+
   void forward(Session& s, std::span<const int32_t> tokens, std::span<float> logits, bool all_positions) const override {
     check_forward(s, tokens, logits, all_positions);
     const SequenceSlice one{&s.kv, s.pos, tokens, all_positions ? SequenceSlice::Logits::All : SequenceSlice::Logits::Last};
@@ -102,9 +113,10 @@ class DecoderOnlyModel final : public Model {
   }
 
  private:
-  /// The pass over all rows of `seqs` (with `segs` describing them when there are several).
-  void run(std::span<const SequenceSlice> seqs, std::span<const nn::AttnSegment> segs, nn::Workspace& ws, ThreadPool& pool,
-           std::span<float> logits) const {
+  /// Embeds the rows of `seqs` (with `segs` describing them when there are several) and runs every
+  /// layer; returns the residual stream (rows x model_dim, in `ws`).
+  float* run_layers(std::span<const SequenceSlice> seqs, std::span<const nn::AttnSegment> segs, nn::Workspace& ws,
+                    ThreadPool& pool) const {
     const auto& c = config_;
     const std::size_t d = c.model_dim;
     std::size_t n = 0;
@@ -129,6 +141,18 @@ class DecoderOnlyModel final : public Model {
       ctx.layer = l;
       layers_[l].forward(c, ctx, x);
     }
+    return x;
+  }
+
+  /// The pass over all rows of `seqs`: layers, then the final norm and output projection of the rows
+  /// whose logits are wanted.
+  void run(std::span<const SequenceSlice> seqs, std::span<const nn::AttnSegment> segs, nn::Workspace& ws, ThreadPool& pool,
+           std::span<float> logits) const {
+    const auto& c = config_;
+    const std::size_t d = c.model_dim;
+    std::size_t n = 0;
+    for (const auto& q : seqs) n += q.tokens.size();
+    const float* x = run_layers(seqs, segs, ws, pool);
     // Only the rows whose logits are wanted go through the final norm and output projection; they
     // are gathered first when they are not one contiguous run.
     std::size_t rows = 0, first = n, row = 0;

@@ -126,6 +126,16 @@ class Model {
     return rows;
   }
 
+  /// Runs `tokens` like forward() (advancing `s.pos`) but writes the final hidden states of every token
+  /// (after the output norm, before the output projection; `tokens.size() * model_dim` floats) into
+  /// `hidden`: what embeddings pool (llama.cpp's `result_norm`).
+  /// @throws ConfigError as forward(), or if the model does not provide hidden states;
+  ///         ShapeError if `hidden` has the wrong size.
+  virtual void hidden_states(Session& s, std::span<const int32_t> tokens, std::span<float> hidden) const {
+    (void)s, (void)tokens, (void)hidden;
+    throw ConfigError(metadata().source() + ": this model does not expose its hidden states (no embeddings)");
+  }
+
   /// Bytes of weight data the model reads per token (for bandwidth figures).
   [[nodiscard]] virtual std::size_t weight_bytes() const noexcept = 0;
   /// Whether the model was loaded in the exact (llama.cpp-order reference) mode.
@@ -187,6 +197,11 @@ class Model {
     const std::size_t want = logits_rows(seqs) * c.vocab_size;
     if (logits.size() != want)
       throw ShapeError("forward: logits buffer holds " + std::to_string(logits.size()) + " floats, expected " + std::to_string(want));
+  }
+  /// The checks of forward() that concern the tokens: not empty, in the vocabulary, fitting the context.
+  void check_tokens(const Session& s, std::span<const int32_t> tokens) const {
+    const SequenceSlice one{const_cast<KvCache*>(&s.kv), s.pos, tokens, SequenceSlice::Logits::None};
+    check_batch(std::span<const SequenceSlice>(&one, 1), {});
   }
 
  private:
