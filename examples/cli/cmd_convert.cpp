@@ -17,37 +17,6 @@
 namespace llmforge::cli {
 namespace {
 
-// Adds every tensor of `file` to `writer`, converting 2-D float/quantized matrices to the plan's types.
-template <class Writer>
-std::size_t add_tensors(Writer& writer, const io::GgufFile& file, const std::optional<QuantPlan>& plan, ThreadPool& pool) {
-  std::size_t n_layers = 0, fallbacks = 0;
-  if (const std::string arch = file.metadata().get_string("general.architecture", ""); !arch.empty())
-    n_layers = file.metadata().find_uint(arch + ".block_count").value_or(0);
-  const bool tied_output = file.find_tensor("output.weight") == nullptr;
-  for (const auto& t : file.tensors()) {
-    const GgmlType src = t.ggml_type();
-    const bool matrix = t.shape.size() == 2 && t.name.size() > 7 && t.name.substr(t.name.size() - 7) == ".weight";
-    if (!plan || !matrix || !quant::is_supported(src)) {
-      writer.add_tensor(t.name, t.shape, src, file.data(t));
-      continue;
-    }
-    const std::size_t k = t.shape[1], rows = t.shape[0];
-    const GgmlType want = plan->type_for(t.name, n_layers, tied_output);
-    const GgmlType dst = fit_type(want, k);
-    if (dst != want) {
-      ++fallbacks;
-      std::fprintf(stderr, "note: %s has rows of %zu values; stored as %s instead of %s\n", t.name.c_str(), k,
-                   std::string(ggml_type_info(dst).name).c_str(), std::string(ggml_type_info(want).name).c_str());
-    }
-    if (dst == src) {
-      writer.add_tensor(t.name, t.shape, src, file.data(t));
-      continue;
-    }
-    const std::byte* data = file.data(t);
-    writer.add_tensor(t.name, t.shape, dst, [=, &pool](std::byte* o) { convert_rows(src, data, dst, o, rows, k, pool); });
-  }
-  return fallbacks;
-}
 
 int cmd_convert(const std::vector<std::string>& args) {
   po::options_description desc("options");

@@ -43,39 +43,8 @@ int cmd_quantize(const std::vector<std::string>& args) {
   writer.set_all(file.metadata());
   if (auto ft = llama_file_type(plan.name)) writer.set("general.file_type", io::Value(uint32_t{*ft}));
   writer.set("general.quantization_version", io::Value(uint32_t{2}));
-  // Block count for the _M mixes' per-layer choices: `<arch>.block_count`, else the highest "blk.N." + 1.
-  std::size_t n_layers = 0;
-  if (const std::string arch = file.metadata().get_string("general.architecture", ""); !arch.empty())
-    n_layers = file.metadata().find_uint(arch + ".block_count").value_or(0);
-  if (n_layers == 0)
-    for (const auto& t : file.tensors())
-      if (t.name.rfind("blk.", 0) == 0) n_layers = std::max<std::size_t>(n_layers, std::strtoul(t.name.c_str() + 4, nullptr, 10) + 1);
-  const bool tied_output = file.find_tensor("output.weight") == nullptr;
   ThreadPool pool(threads);
-  std::size_t fallbacks = 0;
-  for (const auto& t : file.tensors()) {
-    const GgmlType src = t.ggml_type();
-    const bool matrix = t.shape.size() == 2 && t.name.size() > 7 && t.name.substr(t.name.size() - 7) == ".weight";
-    if (!matrix || !quant::is_supported(src)) {
-      writer.add_tensor(t.name, t.shape, src, file.data(t));  // vectors (norms, biases) and unknown types stay as they are
-      continue;
-    }
-    const std::size_t k = t.shape[1], rows = t.shape[0];
-    const GgmlType want = plan.type_for(t.name, n_layers, tied_output);
-    const GgmlType dst = fit_type(want, k);
-    if (dst != want) {
-      ++fallbacks;
-      std::fprintf(stderr, "note: %s has rows of %zu values; stored as %s instead of %s\n", t.name.c_str(), k,
-                   std::string(ggml_type_info(dst).name).c_str(), std::string(ggml_type_info(want).name).c_str());
-    }
-    if (dst == src) {
-      writer.add_tensor(t.name, t.shape, src, file.data(t));
-      continue;
-    }
-    const std::byte* data = file.data(t);
-    writer.add_tensor(t.name, t.shape, dst,
-                      [=, &pool](std::byte* o) { convert_rows(src, data, dst, o, rows, k, pool); });
-  }
+  const std::size_t fallbacks = add_tensors(writer, file, std::optional<QuantPlan>(plan), pool);
   writer.write(out, [](std::size_t done, std::size_t total, const std::string& name) { progress_bar(done, total, name); });
   std::fprintf(stderr, "wrote %s (%s, %zu tensors%s)\n", out.c_str(), plan.name.c_str(), file.tensors().size(),
                fallbacks ? ", some with a fallback type" : "");

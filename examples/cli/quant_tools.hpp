@@ -4,12 +4,16 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <llmforge/backend/thread_pool.hpp>
 #include <llmforge/core/error.hpp>
+#include <llmforge/io/gguf_reader.hpp>
 #include <llmforge/quant.hpp>
 #include <llmforge/quant/plan.hpp>
 
@@ -49,6 +53,44 @@ inline void convert_rows(GgmlType src_type, const std::byte* src, GgmlType dst_t
       quant::quantize_row(dst_type, row.data(), dst + r * drb, k);
     }
   });
+}
+
+/// Adds every tensor of `file` to `writer` (GgufWriter or LmfWriter), converting 2-D matrices to the
+/// plan's types (none: copied as they are); vectors and unsupported types stay as they are. Returns
+/// how many matrices got a fallback type because their rows do not fit the planned one.
+template <class Writer>
+std::size_t add_tensors(Writer& writer, const io::GgufFile& file, const std::optional<QuantPlan>& plan, ThreadPool& pool) {
+  std::size_t n_layers = 0, fallbacks = 0;
+  // Block count for the _M mixes' per-layer choices: `<arch>.block_count`, else the highest "blk.N." + 1.
+  if (const std::string arch = file.metadata().get_string("general.architecture", ""); !arch.empty())
+    n_layers = file.metadata().find_uint(arch + ".block_count").value_or(0);
+  if (n_layers == 0)
+    for (const auto& t : file.tensors())
+      if (t.name.rfind("blk.", 0) == 0) n_layers = std::max<std::size_t>(n_layers, std::strtoul(t.name.c_str() + 4, nullptr, 10) + 1);
+  const bool tied_output = file.find_tensor("output.weight") == nullptr;
+  for (const auto& t : file.tensors()) {
+    const GgmlType src = t.ggml_type();
+    const bool matrix = t.shape.size() == 2 && t.name.size() > 7 && t.name.substr(t.name.size() - 7) == ".weight";
+    if (!plan || !matrix || !quant::is_supported(src)) {
+      writer.add_tensor(t.name, t.shape, src, file.data(t));
+      continue;
+    }
+    const std::size_t k = t.shape[1], rows = t.shape[0];
+    const GgmlType want = plan->type_for(t.name, n_layers, tied_output);
+    const GgmlType dst = fit_type(want, k);
+    if (dst != want) {
+      ++fallbacks;
+      std::fprintf(stderr, "note: %s has rows of %zu values; stored as %s instead of %s\n", t.name.c_str(), k,
+                   std::string(ggml_type_info(dst).name).c_str(), std::string(ggml_type_info(want).name).c_str());
+    }
+    if (dst == src) {
+      writer.add_tensor(t.name, t.shape, src, file.data(t));
+      continue;
+    }
+    const std::byte* data = file.data(t);
+    writer.add_tensor(t.name, t.shape, dst, [=, &pool](std::byte* o) { convert_rows(src, data, dst, o, rows, k, pool); });
+  }
+  return fallbacks;
 }
 
 }  // namespace llmforge::cli

@@ -13,6 +13,7 @@
 
 #include "common/model_fixtures.hpp"
 #include "common/test_data.hpp"
+#include "generation/arch_data.hpp"
 
 namespace lf = llmforge;
 namespace t = llmforge::test;
@@ -21,10 +22,8 @@ namespace utf = boost::unit_test;
 
 namespace {
 
-std::filesystem::path arch_model(const std::string& name) { return t::reference("arch/models/" + name + ".gguf"); }
-std::vector<int32_t> prompt_ids(const std::string& model, const std::string& p) {
-  return t::read_json(t::reference("arch/golden/" + model + "." + p + ".json"))["prompt_ids"].get<std::vector<int32_t>>();
-}
+using t::arch_model;
+const auto prompt_ids = t::arch_prompt_ids;
 const lf::SessionOptions kF32{.context = 128, .threads = 2, .cache_type_k = lf::KvType::F32, .cache_type_v = lf::KvType::F32};
 
 /// log-softmax of the next-token logits after `ids`, from a fresh session.

@@ -14,6 +14,7 @@
 
 #include "common/model_fixtures.hpp"
 #include "common/test_data.hpp"
+#include "generation/arch_data.hpp"
 
 namespace lf = llmforge;
 namespace t = llmforge::test;
@@ -22,10 +23,8 @@ namespace utf = boost::unit_test;
 
 namespace {
 
-std::filesystem::path arch_model(const std::string& name) { return t::reference("arch/models/" + name + ".gguf"); }
-nlohmann::json golden(const std::string& model, const std::string& prompt) {
-  return t::read_json(t::reference("arch/golden/" + model + "." + prompt + ".json"));
-}
+using t::arch_model;
+const auto golden = t::arch_golden;
 const lf::SessionOptions kF32Session{.context = 256, .threads = 2, .cache_type_k = lf::KvType::F32, .cache_type_v = lf::KvType::F32};
 
 /// A prompt of `n` tokens from the reference prompts' ids, repeated.

@@ -14,16 +14,15 @@
 
 #include "common/model_fixtures.hpp"
 #include "common/test_data.hpp"
+#include "generation/arch_data.hpp"
 
 namespace lf = llmforge;
 namespace t = llmforge::test;
 namespace utf = boost::unit_test;
 
 namespace {
-std::filesystem::path arch_model(const std::string& name) { return t::reference("arch/models/" + name + ".gguf"); }
-std::vector<int32_t> prompt_ids(const std::string& p) {
-  return t::read_json(t::reference("arch/golden/qwen2-f32." + p + ".json"))["prompt_ids"].get<std::vector<int32_t>>();
-}
+using t::arch_model;
+std::vector<int32_t> prompt_ids(const std::string& p) { return t::arch_prompt_ids("qwen2-f32", p); }
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(scheduler, *utf::precondition(t::needs_file(arch_model("qwen2-f32"))))
