@@ -93,15 +93,7 @@ class Conversation {
 void save_chat(const std::filesystem::path& file, const Generator& gen, const Conversation& conv) {
   save_state_file(file, gen.model(), save_state(gen));
   const nlohmann::ordered_json j{{"messages", conv.messages()}, {"tokens", conv.tokens()}};
-  const auto side = std::filesystem::path(file.string() + ".json");
-  const auto tmp = std::filesystem::path(side.string() + ".tmp");
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw IoError(tmp.string() + ": cannot create file");
-    out << j.dump(1) << '\n';
-    if (!out.flush()) throw IoError(tmp.string() + ": write failed");
-  }
-  std::filesystem::rename(tmp, side);
+  io::write_file_atomically(std::filesystem::path(file.string() + ".json"), j.dump(1) + "\n");
 }
 
 void load_chat(const std::filesystem::path& file, Generator& gen, Conversation& conv) {

@@ -20,6 +20,7 @@
 
 #include <llmforge/core/error.hpp>
 #include <llmforge/generation/generator.hpp>
+#include <llmforge/io/atomic_file.hpp>
 #include <llmforge/kv/kv_cache.hpp>
 #include <llmforge/models/model.hpp>
 
@@ -128,21 +129,7 @@ inline void save_state_file(const std::filesystem::path& path, const Model& m, c
   w.pod(static_cast<uint64_t>(s.kv.data.size()));
   w.bytes(s.kv.data.data(), s.kv.data.size());
   w.pod(detail::fnv1a(w.buffer().data(), w.buffer().size()));
-  const auto tmp = std::filesystem::path(path.string() + ".tmp");
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw IoError(tmp.string() + ": cannot create file");
-    out.write(w.buffer().data(), static_cast<std::streamsize>(w.buffer().size()));
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      throw IoError(tmp.string() + ": write failed");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw IoError(path.string() + ": cannot rename the temporary file into place (" + ec.message() + ")");
+  io::write_file_atomically(path, w.buffer());
 }
 
 /// Reads a state written by save_state_file for the same model.

@@ -9,12 +9,12 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
-#include <random>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include <llmforge/core/error.hpp>
+#include <llmforge/io/atomic_file.hpp>
 #include <llmforge/core/ggml_type.hpp>
 #include <llmforge/io/metadata.hpp>
 #include <llmforge/tensor/shape.hpp>
@@ -91,27 +91,7 @@ class GgufWriter {
   /// at `path` is replaced atomically.
   /// @throws IoError if the file cannot be created or written (the temporary file is removed).
   void write(const std::filesystem::path& path, const Progress& progress = {}) const {
-    std::filesystem::path tmp = path;
-    tmp += ".tmp";
-    tmp += std::to_string(std::random_device{}() % 1000000);
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (!f) throw IoError("cannot create " + tmp.string() + ": " + std::strerror(errno));
-    try {
-      write_to(f, tmp, progress);
-      if (std::fflush(f) != 0 || std::fclose(f) != 0) {
-        f = nullptr;
-        throw IoError("cannot finish writing " + tmp.string() + ": " + std::strerror(errno));
-      }
-      f = nullptr;
-      std::error_code ec;
-      std::filesystem::rename(tmp, path, ec);
-      if (ec) throw IoError("cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
-    } catch (...) {
-      if (f) std::fclose(f);
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      throw;
-    }
+    write_file_atomically(path, [&](std::FILE* f, const std::filesystem::path& tmp) { write_to(f, tmp, progress); });
   }
 
  private:

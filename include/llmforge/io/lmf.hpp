@@ -13,13 +13,13 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <random>
 #include <span>
 #include <string>
 #include <vector>
 
 #include <llmforge/core/checked.hpp>
 #include <llmforge/core/error.hpp>
+#include <llmforge/io/atomic_file.hpp>
 #include <llmforge/core/ggml_type.hpp>
 #include <llmforge/io/gguf_reader.hpp>
 #include <llmforge/io/gguf_writer.hpp>
@@ -253,24 +253,7 @@ class LmfWriter {
 
   /// Writes the file; nothing is left at `path` unless all of it was written. @throws IoError.
   void write(const std::filesystem::path& path, const Progress& progress = {}) const {
-    std::filesystem::path tmp = path;
-    tmp += ".tmp" + std::to_string(std::random_device{}() % 1000000);
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (!f) throw IoError("cannot create " + tmp.string() + ": " + std::strerror(errno));
-    try {
-      write_to(f, tmp, progress);
-      const int rc = std::fclose(f);
-      f = nullptr;
-      if (rc != 0) throw IoError("cannot finish writing " + tmp.string() + ": " + std::strerror(errno));
-      std::error_code ec;
-      std::filesystem::rename(tmp, path, ec);
-      if (ec) throw IoError("cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
-    } catch (...) {
-      if (f) std::fclose(f);
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      throw;
-    }
+    write_file_atomically(path, [&](std::FILE* f, const std::filesystem::path& tmp) { write_to(f, tmp, progress); });
   }
 
  private:
